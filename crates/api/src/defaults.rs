@@ -1,0 +1,1 @@
+//! Defaulting as upstream (pod restartPolicy, deployment strategy, ...).

@@ -1,0 +1,1 @@
+//! Field selectors: which fields each kind supports and their values.

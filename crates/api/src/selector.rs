@@ -1,0 +1,1 @@
+//! Label selectors: parse the query string form and match labels.

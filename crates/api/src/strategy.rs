@@ -1,0 +1,1 @@
+//! Write strategies: what create/update/status-update may change; generation bumps.

@@ -1,0 +1,1 @@
+//! Table conversion: upstream printer columns per kind (kubectl get).

@@ -1,0 +1,1 @@
+//! Validation as upstream: names, labels, required and immutable fields.

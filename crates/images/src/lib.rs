@@ -1,0 +1,1 @@
+//! OCI image store: content-addressed blobs, image records, layer snapshots.

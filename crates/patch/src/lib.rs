@@ -1,0 +1,1 @@
+//! Patches on raw JSON objects: JSON patch, merge patch, strategic merge patch, server-side apply.

@@ -1,0 +1,1 @@
+//! Skiff's container runtime behind a CRI-shaped trait.

@@ -1,0 +1,3 @@
+//! The `skiff` binary: argument parsing and wiring only.
+
+fn main() {}
