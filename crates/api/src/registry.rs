@@ -41,7 +41,11 @@ impl Resource {
     /// Store key prefix for all objects of this resource, ending in '/':
     /// `/registry/<group-or-core>/<plural>/`.
     pub fn key_prefix(&self) -> String {
-        let g = if self.storage_group.is_empty() { "core" } else { self.storage_group };
+        let g = if self.storage_group.is_empty() {
+            "core"
+        } else {
+            self.storage_group
+        };
         format!("/registry/{g}/{}/", self.plural)
     }
 
@@ -98,7 +102,9 @@ impl Registry {
 /// The process-wide registry.
 pub fn registry() -> &'static Registry {
     static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
-    REGISTRY.get_or_init(|| Registry { resources: resources() })
+    REGISTRY.get_or_init(|| Registry {
+        resources: resources(),
+    })
 }
 
 /// Every served kind. Order matters: preferred versions first within a group.

@@ -1,1 +1,3 @@
 //! Skiff's container runtime behind a CRI-shaped trait.
+
+pub mod helper;
