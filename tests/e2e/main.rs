@@ -1,1 +1,51 @@
-//! End-to-end scenarios: each module proves one user-visible behaviour with real clients.
+//! End-to-end scenarios: each test proves one user-visible behaviour with real clients
+//! (kubectl 1.27 and 1.33, the Python client, kube-rs) against a real `skiff server`.
+
+mod api_apply;
+mod api_clients;
+mod api_durability;
+mod api_errors;
+mod api_get;
+mod api_mutate;
+
+use skiff_testkit::{Kubectl, SkiffServer};
+
+/// A fresh server and a kubectl of `version` pointed at it.
+pub fn cluster(version: &str) -> (SkiffServer, Kubectl) {
+    let server = SkiffServer::start().expect("skiff server starts");
+    let kubectl = Kubectl::new(version, &server.kubeconfig());
+    (server, kubectl)
+}
+
+/// Define one test per supported kubectl version: `name_v1_27`, `name_v1_33`.
+#[macro_export]
+macro_rules! kubectl_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[test]
+            fn v1_27() {
+                let f: fn(&str) = $body;
+                f("1.27")
+            }
+            #[test]
+            fn v1_33() {
+                let f: fn(&str) = $body;
+                f("1.33")
+            }
+        }
+    };
+}
+
+/// Poll `f` until it returns Some, for up to `secs` seconds.
+pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "condition not met within {secs}s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+pub const APP_YAML: &str = include_str!("../../examples/demo-app.yaml");

@@ -1,1 +1,31 @@
 //! Test harness for end-to-end tests: real processes, real kubectl, real registry.
+
+pub mod kubectl;
+pub mod server;
+
+pub use kubectl::Kubectl;
+pub use server::SkiffServer;
+
+use std::path::PathBuf;
+
+/// Path of a binary built by this workspace (`target/<profile>/<name>`), found next to the
+/// running test executable (`target/<profile>/deps/<test>`).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(format!("SKIFF_TEST_BIN_{}", name.to_uppercase().replace('-', "_"))) {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    let mut dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join(name)
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
