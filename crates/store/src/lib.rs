@@ -139,5 +139,14 @@ pub trait Store: Send + Sync + 'static {
     async fn compact(&self, revision: Revision) -> Result<()>;
 }
 
+mod compactor;
+mod keys;
 pub mod memory;
 pub mod sqlite;
+#[cfg(test)]
+mod suite;
+mod watch;
+
+pub use compactor::{
+    DEFAULT_COMPACT_INTERVAL, DEFAULT_KEEP_REVISIONS, compact_once, spawn_compactor,
+};
