@@ -275,15 +275,22 @@ pub(crate) async fn watch_catch_up_then_live(make: Make) {
     let (store, _guard) = make(BIG);
     // More history than one catch-up page, with noise outside the prefix.
     let after: Revision = 100;
-    let mut expected = Vec::new();
-    for i in 0..1200 {
-        let live = i % 3 != 0;
-        let key = format!("{}{i}", if live { "/live/" } else { "/noise/" });
-        let revision = store.create(&key, vec![]).await.unwrap().mod_revision;
-        if live && revision > after {
-            expected.push(revision);
-        }
-    }
+    // Written by concurrent tasks so a durable backend can commit them in groups.
+    let mut expected: Vec<Revision> = futures::stream::iter(0..1200)
+        .map(|i| {
+            let store = store.clone();
+            async move {
+                let live = i % 3 != 0;
+                let key = format!("{}{i}", if live { "/live/" } else { "/noise/" });
+                let revision = store.create(&key, vec![]).await.unwrap().mod_revision;
+                (live && revision > after).then_some(revision)
+            }
+        })
+        .buffer_unordered(32)
+        .filter_map(futures::future::ready)
+        .collect()
+        .await;
+    assert_eq!(store.current_revision().await.unwrap(), 1200);
     let writers: Vec<_> = (0..8)
         .map(|w| {
             let store = store.clone();

@@ -279,8 +279,12 @@ impl Writer {
             if free < VACUUM_MIN_FREE_PAGES {
                 return Ok(false);
             }
-            self.conn
-                .execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_STEP_PAGES});"))?;
+            // Each step of this statement frees one page: run it to completion.
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!("PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})"))?;
+            let mut rows = stmt.query([])?;
+            while rows.next()?.is_some() {}
             Ok(free > VACUUM_STEP_PAGES)
         };
         match step() {
