@@ -20,7 +20,8 @@ macro_rules! store_suite {
             crud, range_prefix_limit_start_after, range_past_revision, count,
             watch_event_kinds_and_prefix, watch_catch_up_then_live, watch_from_now,
             watch_from_compacted_revision, compaction_keeps_latest_values,
-            concurrent_writers, many_watchers, lagging_watcher_gets_error, compactor_task);
+            concurrent_writers, many_watchers, lagging_watcher_gets_error, compactor_task,
+            watchers_started_during_writes);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(

@@ -246,3 +246,49 @@ pub(crate) async fn lagging_watcher_gets_error(make: Make) {
         Ok(None)
     ));
 }
+
+/// Watchers started at random moments while writers run, each from a slightly older
+/// revision: every one sees exactly the writes after its starting point, in order.
+pub(crate) async fn watchers_started_during_writes(make: Make) {
+    let (store, _guard) = make(BIG);
+    let writers: Vec<_> = (0..16)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut revisions = Vec::new();
+                for i in 0..25 {
+                    let key = format!("/race/{w}/{i}");
+                    let kv = store.create(&key, vec![]).await.unwrap();
+                    revisions.push(kv.mod_revision);
+                    if i % 5 == 0 {
+                        let (_, revision) =
+                            store.delete(&key, Some(kv.mod_revision)).await.unwrap();
+                        revisions.push(revision);
+                    }
+                }
+                revisions
+            })
+        })
+        .collect();
+    let mut watchers = Vec::new();
+    for n in 0..10u64 {
+        tokio::time::sleep(Duration::from_millis(n % 3)).await;
+        let after = (store.current_revision().await.unwrap() - (n as Revision) * 7).max(0);
+        watchers.push((after, store.watch("/race/", after).await.unwrap()));
+    }
+    let mut all = Vec::new();
+    for writer in writers {
+        all.extend(writer.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(all.len(), 16 * 30);
+    for (after, mut watch) in watchers {
+        let expected: Vec<Revision> = all.iter().copied().filter(|r| *r > after).collect();
+        let mut got = Vec::with_capacity(expected.len());
+        while got.len() < expected.len() {
+            got.push(next_event(&mut watch).await.revision());
+        }
+        assert_eq!(got, expected, "watch from {after}");
+        assert_quiet(&mut watch).await;
+    }
+}
