@@ -272,7 +272,9 @@ async fn acknowledged_writes_survive_sigkill() {
     let store = open(&path);
     let mut max = 0;
     for line in &acked {
-        let (key, revision) = line.split_once(' ').unwrap();
+        let Some((key, revision)) = line.split_once(' ') else {
+            panic!("malformed acknowledgement {line:?}");
+        };
         let revision: i64 = revision.parse().unwrap();
         let kv = store.get(key).await.unwrap();
         assert_eq!(kv.map(|kv| kv.mod_revision), Some(revision), "{key} lost");
