@@ -1,0 +1,491 @@
+//! Rows of networking, discovery, RBAC, storage, scheduling, coordination, node, admission
+//! and certificates kinds.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::format::{self, AGE, NAME, arr, cell, col, has, int, list_with_more, s, wide};
+use super::{Column, Printer};
+
+const INGRESS_COLUMNS: [Column; 6] = [
+    NAME,
+    col("Class", "string", "The IngressClass that handles the ingress."),
+    col("Hosts", "string", "Hosts the rules match."),
+    col("Address", "string", "Where the load balancer listens."),
+    col("Ports", "string", "Ports the ingress serves."),
+    AGE,
+];
+
+const INGRESS_CLASS_COLUMNS: [Column; 4] = [
+    NAME,
+    col("Controller", "string", "The controller implementing the class."),
+    col("Parameters", "string", "Where the class's parameters live."),
+    AGE,
+];
+
+const NETWORK_POLICY_COLUMNS: [Column; 3] = [
+    NAME,
+    col("Pod-Selector", "string", "The pods the policy applies to."),
+    AGE,
+];
+
+const ENDPOINT_SLICE_COLUMNS: [Column; 5] = [
+    NAME,
+    col("AddressType", "string", "IPv4, IPv6 or FQDN."),
+    col("Ports", "string", "Ports of the endpoints."),
+    col("Endpoints", "string", "Addresses of the endpoints."),
+    AGE,
+];
+
+const SERVICE_CIDR_COLUMNS: [Column; 3] = [
+    NAME,
+    col("CIDRs", "string", "The ranges service IPs come from."),
+    AGE,
+];
+
+const IP_ADDRESS_COLUMNS: [Column; 2] = [
+    NAME,
+    col("ParentRef", "string", "The object the address is allocated to."),
+];
+
+const ROLE_BINDING_COLUMNS: [Column; 6] = [
+    NAME,
+    col("Role", "string", "The role granted."),
+    AGE,
+    wide("Users", "string", "Users bound."),
+    wide("Groups", "string", "Groups bound."),
+    wide("ServiceAccounts", "string", "Service accounts bound."),
+];
+
+const STORAGE_CLASS_COLUMNS: [Column; 6] = [
+    NAME,
+    col("Provisioner", "string", "The volume plugin provisioning volumes."),
+    col("ReclaimPolicy", "string", "Reclaim policy of provisioned volumes."),
+    col(
+        "VolumeBindingMode",
+        "string",
+        "When volumes are bound and provisioned.",
+    ),
+    col(
+        "AllowVolumeExpansion",
+        "string",
+        "Whether volumes may be expanded.",
+    ),
+    AGE,
+];
+
+const VOLUME_ATTRIBUTES_CLASS_COLUMNS: [Column; 3] = [
+    NAME,
+    col("DriverName", "string", "The CSI driver of the class."),
+    AGE,
+];
+
+const CSI_DRIVER_COLUMNS: [Column; 8] = [
+    NAME,
+    col("AttachRequired", "boolean", "Whether attach is needed."),
+    col("PodInfoOnMount", "boolean", "Whether pod info is passed on mount."),
+    col("StorageCapacity", "boolean", "Whether capacity is tracked."),
+    col("TokenRequests", "string", "Audiences of requested tokens."),
+    col("RequiresRepublish", "boolean", "Whether volumes are republished."),
+    col("Modes", "string", "Supported volume lifecycle modes."),
+    AGE,
+];
+
+const CSI_NODE_COLUMNS: [Column; 3] = [
+    NAME,
+    col("Drivers", "integer", "Number of CSI drivers on the node."),
+    AGE,
+];
+
+const VOLUME_ATTACHMENT_COLUMNS: [Column; 6] = [
+    NAME,
+    Column {
+        format: "name",
+        ..col("Attacher", "string", "The attaching driver.")
+    },
+    col("PV", "string", "The attached persistent volume."),
+    col("Node", "string", "The node attached to."),
+    col("Attached", "boolean", "Whether the volume is attached."),
+    AGE,
+];
+
+const PRIORITY_CLASS_COLUMNS: [Column; 5] = [
+    NAME,
+    col("Value", "integer", "The priority value."),
+    col("Global-Default", "boolean", "Whether this is the default class."),
+    AGE,
+    wide("PreemptionPolicy", "string", "Whether pods may preempt others."),
+];
+
+const LEASE_COLUMNS: [Column; 3] = [
+    NAME,
+    col("Holder", "string", "The current holder of the lease."),
+    AGE,
+];
+
+const RUNTIME_CLASS_COLUMNS: [Column; 3] = [
+    NAME,
+    col("Handler", "string", "The runtime handler."),
+    AGE,
+];
+
+const WEBHOOK_COLUMNS: [Column; 3] = [
+    NAME,
+    col("Webhooks", "integer", "Number of webhooks configured."),
+    AGE,
+];
+
+const CSR_COLUMNS: [Column; 6] = [
+    NAME,
+    AGE,
+    col("SignerName", "string", "The requested signer."),
+    col("Requestor", "string", "Who created the request."),
+    col(
+        "RequestedDuration",
+        "string",
+        "The requested certificate validity.",
+    ),
+    col("Condition", "string", "Approval and issuance state."),
+];
+
+/// Printers for the remaining groups.
+pub(crate) fn printer(group: &str, kind: &str) -> Option<Printer> {
+    let (columns, cells): (&'static [Column], super::CellFn) = match (group, kind) {
+        ("networking.k8s.io", "Ingress") => (&INGRESS_COLUMNS, ingress),
+        ("networking.k8s.io", "IngressClass") => (&INGRESS_CLASS_COLUMNS, ingress_class),
+        ("networking.k8s.io", "NetworkPolicy") => (&NETWORK_POLICY_COLUMNS, network_policy),
+        ("networking.k8s.io", "ServiceCIDR") => (&SERVICE_CIDR_COLUMNS, service_cidr),
+        ("networking.k8s.io", "IPAddress") => (&IP_ADDRESS_COLUMNS, ip_address),
+        ("discovery.k8s.io", "EndpointSlice") => (&ENDPOINT_SLICE_COLUMNS, endpoint_slice),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            (&ROLE_BINDING_COLUMNS, role_binding)
+        }
+        ("storage.k8s.io", "StorageClass") => (&STORAGE_CLASS_COLUMNS, storage_class),
+        ("storage.k8s.io", "VolumeAttributesClass") => {
+            (&VOLUME_ATTRIBUTES_CLASS_COLUMNS, volume_attributes_class)
+        }
+        ("storage.k8s.io", "CSIDriver") => (&CSI_DRIVER_COLUMNS, csi_driver),
+        ("storage.k8s.io", "CSINode") => (&CSI_NODE_COLUMNS, csi_node),
+        ("storage.k8s.io", "VolumeAttachment") => (&VOLUME_ATTACHMENT_COLUMNS, volume_attachment),
+        ("scheduling.k8s.io", "PriorityClass") => (&PRIORITY_CLASS_COLUMNS, priority_class),
+        ("coordination.k8s.io", "Lease") => (&LEASE_COLUMNS, lease),
+        ("node.k8s.io", "RuntimeClass") => (&RUNTIME_CLASS_COLUMNS, runtime_class),
+        (
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
+        ) => (&WEBHOOK_COLUMNS, webhooks),
+        ("certificates.k8s.io", "CertificateSigningRequest") => (&CSR_COLUMNS, csr),
+        _ => return None,
+    };
+    Some(Printer { columns, cells })
+}
+
+fn ingress(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    const MAX: usize = 3;
+    let rules = arr(obj, "/spec/rules");
+    let mut hosts: Vec<&str> = Vec::new();
+    let mut more = false;
+    for rule in rules {
+        if hosts.len() == MAX {
+            more = true;
+        }
+        let host = s(rule, "/host");
+        if !more && !host.is_empty() {
+            hosts.push(host);
+        }
+    }
+    let hosts_text = if hosts.is_empty() {
+        "*".to_string()
+    } else if more {
+        format!("{} + {} more...", hosts.join(","), rules.len() - MAX)
+    } else {
+        hosts.join(",")
+    };
+    let ports = if arr(obj, "/spec/tls").is_empty() {
+        "80"
+    } else {
+        "80, 443"
+    };
+    vec![
+        format::name(obj),
+        cell(format::opt_s(obj, "/spec/ingressClassName").unwrap_or("<none>")),
+        cell(hosts_text),
+        cell(super::core::load_balancer_ingress(obj)),
+        cell(ports),
+        format::age(obj, now),
+    ]
+}
+
+fn ingress_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let params = if has(obj, "/spec/parameters") {
+        let mut text = s(obj, "/spec/parameters/kind").to_string();
+        if let Some(group) = format::opt_s(obj, "/spec/parameters/apiGroup") {
+            text = format!("{text}.{group}");
+        }
+        format!("{text}/{}", s(obj, "/spec/parameters/name"))
+    } else {
+        "<none>".to_string()
+    };
+    vec![
+        format::name(obj),
+        cell(s(obj, "/spec/controller")),
+        cell(params),
+        format::age(obj, now),
+    ]
+}
+
+fn network_policy(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    // podSelector is a required value: an absent one selects everything.
+    let selector = obj
+        .pointer("/spec/podSelector")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    vec![
+        format::name(obj),
+        cell(format::format_label_selector(Some(&selector))),
+        format::age(obj, now),
+    ]
+}
+
+fn service_cidr(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let cidrs: Vec<&str> = arr(obj, "/spec/cidrs")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    vec![
+        format::name(obj),
+        cell(cidrs.join(",")),
+        format::age(obj, now),
+    ]
+}
+
+fn ip_address(obj: &Value, _now: DateTime<Utc>) -> Vec<Value> {
+    let parent = if has(obj, "/spec/parentRef") {
+        let resource = s(obj, "/spec/parentRef/resource");
+        let group = s(obj, "/spec/parentRef/group");
+        let mut text = if group.is_empty() {
+            resource.to_lowercase()
+        } else {
+            format!("{resource}.{group}").to_lowercase()
+        };
+        let ns = s(obj, "/spec/parentRef/namespace");
+        if !ns.is_empty() {
+            text = format!("{text}/{ns}");
+        }
+        format!("{text}/{}", s(obj, "/spec/parentRef/name"))
+    } else {
+        "<none>".to_string()
+    };
+    vec![format::name(obj), cell(parent)]
+}
+
+fn endpoint_slice(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    const MAX: usize = 3;
+    let ports = arr(obj, "/ports");
+    let port_list: Vec<String> = ports
+        .iter()
+        .take(MAX)
+        .map(|p| match format::opt_int(p, "/port") {
+            Some(n) => n.to_string(),
+            None => format::opt_s(p, "/name").unwrap_or("*").to_string(),
+        })
+        .collect();
+    let addresses: Vec<&Value> = arr(obj, "/endpoints")
+        .iter()
+        .flat_map(|e| arr(e, "/addresses"))
+        .collect();
+    let addr_list: Vec<String> = addresses
+        .iter()
+        .take(MAX)
+        .map(|a| a.as_str().unwrap_or("").to_string())
+        .collect();
+    vec![
+        format::name(obj),
+        cell(s(obj, "/addressType")),
+        cell(list_with_more(&port_list, ports.len(), MAX)),
+        cell(list_with_more(&addr_list, addresses.len(), MAX)),
+        format::age(obj, now),
+    ]
+}
+
+fn role_binding(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let mut users = Vec::new();
+    let mut groups = Vec::new();
+    let mut sas = Vec::new();
+    for subject in arr(obj, "/subjects") {
+        let name = s(subject, "/name");
+        match s(subject, "/kind") {
+            "ServiceAccount" => sas.push(format!("{}/{name}", s(subject, "/namespace"))),
+            "User" => users.push(name.to_string()),
+            "Group" => groups.push(name.to_string()),
+            _ => {}
+        }
+    }
+    vec![
+        format::name(obj),
+        cell(format!(
+            "{}/{}",
+            s(obj, "/roleRef/kind"),
+            s(obj, "/roleRef/name")
+        )),
+        format::age(obj, now),
+        cell(users.join(", ")),
+        cell(groups.join(", ")),
+        cell(sas.join(", ")),
+    ]
+}
+
+fn storage_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let is_default = |key: &str| {
+        format::opt_s(obj, &format!("/metadata/annotations/{key}")) == Some("true")
+    };
+    let mut name = s(obj, "/metadata/name").to_string();
+    if is_default("storageclass.kubernetes.io~1is-default-class")
+        || is_default("storageclass.beta.kubernetes.io~1is-default-class")
+    {
+        name.push_str(" (default)");
+    }
+    vec![
+        cell(name),
+        cell(s(obj, "/provisioner")),
+        cell(format::opt_s(obj, "/reclaimPolicy").unwrap_or("Delete")),
+        cell(format::opt_s(obj, "/volumeBindingMode").unwrap_or("Immediate")),
+        json!(format::opt_bool(obj, "/allowVolumeExpansion").unwrap_or(false)),
+        format::age(obj, now),
+    ]
+}
+
+fn volume_attributes_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let mut name = s(obj, "/metadata/name").to_string();
+    if format::opt_s(
+        obj,
+        "/metadata/annotations/storage.kubernetes.io~1is-default-class",
+    ) == Some("true")
+    {
+        name.push_str(" (default)");
+    }
+    vec![
+        cell(name),
+        cell(s(obj, "/driverName")),
+        format::age(obj, now),
+    ]
+}
+
+fn csi_driver(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let modes: Vec<&str> = arr(obj, "/spec/volumeLifecycleModes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let modes = if modes.is_empty() {
+        "<none>".to_string()
+    } else {
+        modes.join(",")
+    };
+    let tokens = if has(obj, "/spec/tokenRequests") {
+        arr(obj, "/spec/tokenRequests")
+            .iter()
+            .map(|t| s(t, "/audience"))
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        "<unset>".to_string()
+    };
+    let flag = |ptr: &str, default: bool| json!(format::opt_bool(obj, ptr).unwrap_or(default));
+    vec![
+        format::name(obj),
+        flag("/spec/attachRequired", true),
+        flag("/spec/podInfoOnMount", false),
+        flag("/spec/storageCapacity", false),
+        cell(tokens),
+        flag("/spec/requiresRepublish", false),
+        cell(modes),
+        format::age(obj, now),
+    ]
+}
+
+fn csi_node(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        format::name(obj),
+        json!(arr(obj, "/spec/drivers").len()),
+        format::age(obj, now),
+    ]
+}
+
+fn volume_attachment(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        format::name(obj),
+        cell(s(obj, "/spec/attacher")),
+        cell(s(obj, "/spec/source/persistentVolumeName")),
+        cell(s(obj, "/spec/nodeName")),
+        json!(format::opt_bool(obj, "/status/attached").unwrap_or(false)),
+        format::age(obj, now),
+    ]
+}
+
+fn priority_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        format::name(obj),
+        json!(int(obj, "/value")),
+        json!(format::opt_bool(obj, "/globalDefault").unwrap_or(false)),
+        format::age(obj, now),
+        cell(s(obj, "/preemptionPolicy")),
+    ]
+}
+
+fn lease(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        format::name(obj),
+        cell(s(obj, "/spec/holderIdentity")),
+        format::age(obj, now),
+    ]
+}
+
+fn runtime_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        format::name(obj),
+        cell(s(obj, "/handler")),
+        format::age(obj, now),
+    ]
+}
+
+fn webhooks(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        format::name(obj),
+        json!(arr(obj, "/webhooks").len()),
+        format::age(obj, now),
+    ]
+}
+
+fn csr(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let conds = arr(obj, "/status/conditions");
+    let has_cond = |t: &str| conds.iter().any(|c| s(c, "/type") == t);
+    let mut status = if has_cond("Denied") {
+        "Denied".to_string()
+    } else if has_cond("Approved") {
+        "Approved".to_string()
+    } else {
+        "Pending".to_string()
+    };
+    if has_cond("Failed") {
+        status.push_str(",Failed");
+    }
+    if !s(obj, "/status/certificate").is_empty() {
+        status.push_str(",Issued");
+    }
+    let signer = match s(obj, "/spec/signerName") {
+        "" => "<none>",
+        v => v,
+    };
+    let duration = format::opt_int(obj, "/spec/expirationSeconds").map_or_else(
+        || "<none>".to_string(),
+        |secs| format::human_duration(chrono::TimeDelta::seconds(secs)),
+    );
+    vec![
+        format::name(obj),
+        format::age(obj, now),
+        cell(signer),
+        cell(s(obj, "/spec/username")),
+        cell(duration),
+        cell(status),
+    ]
+}
