@@ -46,14 +46,22 @@ const DAEMON_SET_COLUMNS: [Column; 11] = [
         "integer",
         "Nodes that should run the daemon pod.",
     ),
-    col("Current", "integer", "Nodes that run at least one daemon pod."),
+    col(
+        "Current",
+        "integer",
+        "Nodes that run at least one daemon pod.",
+    ),
     col("Ready", "integer", "Nodes whose daemon pod is ready."),
     col(
         "Up-to-date",
         "integer",
         "Nodes that run the latest daemon pod template.",
     ),
-    col("Available", "integer", "Nodes whose daemon pod is available."),
+    col(
+        "Available",
+        "integer",
+        "Nodes whose daemon pod is available.",
+    ),
     col(
         "Node Selector",
         "string",
@@ -75,7 +83,11 @@ const STATEFUL_SET_COLUMNS: [Column; 5] = [
 
 const CONTROLLER_REVISION_COLUMNS: [Column; 4] = [
     NAME,
-    col("Controller", "string", "The controller owning the revision."),
+    col(
+        "Controller",
+        "string",
+        "The controller owning the revision.",
+    ),
     col("Revision", "string", "The revision number."),
     AGE,
 ];
@@ -88,7 +100,11 @@ const JOB_COLUMNS: [Column; 8] = [
         "string",
         "Succeeded pods out of the completions wanted.",
     ),
-    col("Duration", "string", "Time the job took or has been running."),
+    col(
+        "Duration",
+        "string",
+        "Time the job took or has been running.",
+    ),
     AGE,
     CONTAINERS,
     IMAGES,
@@ -239,9 +255,7 @@ fn controller_revision(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         .map_or_else(
             || "<none>".to_string(),
             |r| {
-                let group = s(r, "/apiVersion")
-                    .rsplit_once('/')
-                    .map_or("", |(g, _)| g);
+                let group = s(r, "/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
                 let kind = s(r, "/kind");
                 let name = s(r, "/name");
                 match (kind, group) {
@@ -406,7 +420,8 @@ fn hpa_targets(obj: &Value) -> String {
                         .and_then(|v| v.pointer("/current/averageValue"))
                         .filter(|v| !v.is_null())
                         .map_or_else(|| "<unknown>".to_string(), |v| quantity::show(Some(v)));
-                    let target = quantity::show(spec.pointer(&format!("/{key}/target/averageValue")));
+                    let target =
+                        quantity::show(spec.pointer(&format!("/{key}/target/averageValue")));
                     format!("{current}/{target} (avg)")
                 } else {
                     let current = st.map_or_else(
@@ -441,7 +456,8 @@ fn hpa_targets(obj: &Value) -> String {
                         || "<unknown>".to_string(),
                         |v| quantity::show_ptr(v.pointer("/current/averageValue")),
                     );
-                    let target = quantity::show(spec.pointer(&format!("/{key}/target/averageValue")));
+                    let target =
+                        quantity::show(spec.pointer(&format!("/{key}/target/averageValue")));
                     format!("{name}: {current}/{target}")
                 } else {
                     let current = st

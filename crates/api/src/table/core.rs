@@ -15,15 +15,27 @@ const SERVICE_COLUMNS: [Column; 7] = [
     NAME,
     col("Type", "string", "How the service is exposed."),
     col("Cluster-IP", "string", "The service's cluster IP."),
-    col("External-IP", "string", "External addresses of the service."),
+    col(
+        "External-IP",
+        "string",
+        "External addresses of the service.",
+    ),
     col("Port(s)", "string", "Ports the service exposes."),
     AGE,
-    wide("Selector", "string", "Labels of the pods the service routes to."),
+    wide(
+        "Selector",
+        "string",
+        "Labels of the pods the service routes to.",
+    ),
 ];
 
 const ENDPOINTS_COLUMNS: [Column; 3] = [
     NAME,
-    col("Endpoints", "string", "Addresses and ports of the endpoints."),
+    col(
+        "Endpoints",
+        "string",
+        "Addresses and ports of the endpoints.",
+    ),
     AGE,
 ];
 
@@ -50,11 +62,8 @@ const NAMESPACE_COLUMNS: [Column; 3] = [
     AGE,
 ];
 
-const CONFIG_MAP_COLUMNS: [Column; 3] = [
-    NAME,
-    col("Data", "string", "Number of data entries."),
-    AGE,
-];
+const CONFIG_MAP_COLUMNS: [Column; 3] =
+    [NAME, col("Data", "string", "Number of data entries."), AGE];
 
 const SECRET_COLUMNS: [Column; 4] = [
     NAME,
@@ -96,7 +105,11 @@ const PVC_COLUMNS: [Column; 9] = [
     col("Status", "string", "The claim's phase."),
     col("Volume", "string", "The volume bound to the claim."),
     col("Capacity", "string", "The bound volume's capacity."),
-    col("Access Modes", "string", "How the bound volume can be mounted."),
+    col(
+        "Access Modes",
+        "string",
+        "How the bound volume can be mounted.",
+    ),
     col("StorageClass", "string", "The storage class of the claim."),
     col(
         "VolumeAttributesClass",
@@ -543,10 +556,5 @@ fn component_status(obj: &Value, _now: DateTime<Utc>) -> Vec<Value> {
         ),
         None => ("Unknown", "", ""),
     };
-    vec![
-        format::name(obj),
-        cell(status),
-        cell(message),
-        cell(error),
-    ]
+    vec![format::name(obj), cell(status), cell(message), cell(error)]
 }

@@ -22,7 +22,11 @@ pub(crate) const AGE: Column = col(
 );
 
 /// A default (priority 0) column.
-pub(crate) const fn col(name: &'static str, type_: &'static str, description: &'static str) -> Column {
+pub(crate) const fn col(
+    name: &'static str,
+    type_: &'static str,
+    description: &'static str,
+) -> Column {
     Column {
         name,
         type_,
@@ -33,7 +37,11 @@ pub(crate) const fn col(name: &'static str, type_: &'static str, description: &'
 }
 
 /// A wide-only (priority 1) column.
-pub(crate) const fn wide(name: &'static str, type_: &'static str, description: &'static str) -> Column {
+pub(crate) const fn wide(
+    name: &'static str,
+    type_: &'static str,
+    description: &'static str,
+) -> Column {
     Column {
         name,
         type_,

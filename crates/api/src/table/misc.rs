@@ -9,7 +9,11 @@ use super::{Column, Printer};
 
 const INGRESS_COLUMNS: [Column; 6] = [
     NAME,
-    col("Class", "string", "The IngressClass that handles the ingress."),
+    col(
+        "Class",
+        "string",
+        "The IngressClass that handles the ingress.",
+    ),
     col("Hosts", "string", "Hosts the rules match."),
     col("Address", "string", "Where the load balancer listens."),
     col("Ports", "string", "Ports the ingress serves."),
@@ -18,7 +22,11 @@ const INGRESS_COLUMNS: [Column; 6] = [
 
 const INGRESS_CLASS_COLUMNS: [Column; 4] = [
     NAME,
-    col("Controller", "string", "The controller implementing the class."),
+    col(
+        "Controller",
+        "string",
+        "The controller implementing the class.",
+    ),
     col("Parameters", "string", "Where the class's parameters live."),
     AGE,
 ];
@@ -45,7 +53,11 @@ const SERVICE_CIDR_COLUMNS: [Column; 3] = [
 
 const IP_ADDRESS_COLUMNS: [Column; 2] = [
     NAME,
-    col("ParentRef", "string", "The object the address is allocated to."),
+    col(
+        "ParentRef",
+        "string",
+        "The object the address is allocated to.",
+    ),
 ];
 
 const ROLE_BINDING_COLUMNS: [Column; 6] = [
@@ -59,8 +71,16 @@ const ROLE_BINDING_COLUMNS: [Column; 6] = [
 
 const STORAGE_CLASS_COLUMNS: [Column; 6] = [
     NAME,
-    col("Provisioner", "string", "The volume plugin provisioning volumes."),
-    col("ReclaimPolicy", "string", "Reclaim policy of provisioned volumes."),
+    col(
+        "Provisioner",
+        "string",
+        "The volume plugin provisioning volumes.",
+    ),
+    col(
+        "ReclaimPolicy",
+        "string",
+        "Reclaim policy of provisioned volumes.",
+    ),
     col(
         "VolumeBindingMode",
         "string",
@@ -83,10 +103,18 @@ const VOLUME_ATTRIBUTES_CLASS_COLUMNS: [Column; 3] = [
 const CSI_DRIVER_COLUMNS: [Column; 8] = [
     NAME,
     col("AttachRequired", "boolean", "Whether attach is needed."),
-    col("PodInfoOnMount", "boolean", "Whether pod info is passed on mount."),
+    col(
+        "PodInfoOnMount",
+        "boolean",
+        "Whether pod info is passed on mount.",
+    ),
     col("StorageCapacity", "boolean", "Whether capacity is tracked."),
     col("TokenRequests", "string", "Audiences of requested tokens."),
-    col("RequiresRepublish", "boolean", "Whether volumes are republished."),
+    col(
+        "RequiresRepublish",
+        "boolean",
+        "Whether volumes are republished.",
+    ),
     col("Modes", "string", "Supported volume lifecycle modes."),
     AGE,
 ];
@@ -112,9 +140,17 @@ const VOLUME_ATTACHMENT_COLUMNS: [Column; 6] = [
 const PRIORITY_CLASS_COLUMNS: [Column; 5] = [
     NAME,
     col("Value", "integer", "The priority value."),
-    col("Global-Default", "boolean", "Whether this is the default class."),
+    col(
+        "Global-Default",
+        "boolean",
+        "Whether this is the default class.",
+    ),
     AGE,
-    wide("PreemptionPolicy", "string", "Whether pods may preempt others."),
+    wide(
+        "PreemptionPolicy",
+        "string",
+        "Whether pods may preempt others.",
+    ),
 ];
 
 const LEASE_COLUMNS: [Column; 3] = [
@@ -123,11 +159,8 @@ const LEASE_COLUMNS: [Column; 3] = [
     AGE,
 ];
 
-const RUNTIME_CLASS_COLUMNS: [Column; 3] = [
-    NAME,
-    col("Handler", "string", "The runtime handler."),
-    AGE,
-];
+const RUNTIME_CLASS_COLUMNS: [Column; 3] =
+    [NAME, col("Handler", "string", "The runtime handler."), AGE];
 
 const WEBHOOK_COLUMNS: [Column; 3] = [
     NAME,
@@ -336,9 +369,8 @@ fn role_binding(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
 }
 
 fn storage_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let is_default = |key: &str| {
-        format::opt_s(obj, &format!("/metadata/annotations/{key}")) == Some("true")
-    };
+    let is_default =
+        |key: &str| format::opt_s(obj, &format!("/metadata/annotations/{key}")) == Some("true");
     let mut name = s(obj, "/metadata/name").to_string();
     if is_default("storageclass.kubernetes.io~1is-default-class")
         || is_default("storageclass.beta.kubernetes.io~1is-default-class")

@@ -45,7 +45,11 @@ const POD_TEMPLATE_COLUMNS: [Column; 4] = [
         "string",
         "Names of the containers in the template.",
     ),
-    col("Images", "string", "Images of the containers in the template."),
+    col(
+        "Images",
+        "string",
+        "Images of the containers in the template.",
+    ),
     col("Pod Labels", "string", "Labels of the pod template."),
 ];
 
@@ -70,7 +74,9 @@ fn pod_template_cells(obj: &Value, _now: DateTime<Utc>) -> Vec<Value> {
         format::name(obj),
         names,
         images,
-        cell(format::format_labels(obj.pointer("/template/metadata/labels"))),
+        cell(format::format_labels(
+            obj.pointer("/template/metadata/labels"),
+        )),
     ]
 }
 
@@ -183,8 +189,7 @@ pub(crate) fn pod_cells(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
             track_restart(&mut last_restart, st);
             if in_state(st, "waiting") && !s(st, "/state/waiting/reason").is_empty() {
                 reason = s(st, "/state/waiting/reason").to_string();
-            } else if in_state(st, "terminated") && !s(st, "/state/terminated/reason").is_empty()
-            {
+            } else if in_state(st, "terminated") && !s(st, "/state/terminated/reason").is_empty() {
                 reason = s(st, "/state/terminated/reason").to_string();
             } else if in_state(st, "terminated") {
                 reason = terminated_code(st, "");
