@@ -12,6 +12,7 @@ mod format;
 mod misc;
 mod pods;
 mod quantity;
+mod storage;
 #[cfg(test)]
 mod tests;
 

@@ -1,4 +1,4 @@
-//! Rows of core (v1) kinds other than pods and events.
+//! Rows of core (v1) kinds other than pods, volumes and events.
 
 use std::collections::BTreeSet;
 
@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::format::{
-    self, AGE, CONTAINERS, IMAGES, NAME, SELECTOR, arr, cell, col, has, int, map_len, s, wide,
+    self, AGE, CONTAINERS, IMAGES, NAME, SELECTOR, arr, cell, col, int, map_len, s, wide,
 };
 use super::quantity;
 use super::{Column, Printer};
@@ -78,48 +78,6 @@ const SERVICE_ACCOUNT_COLUMNS: [Column; 3] = [
     AGE,
 ];
 
-const PV_COLUMNS: [Column; 11] = [
-    NAME,
-    col("Capacity", "string", "The volume's storage capacity."),
-    col("Access Modes", "string", "How the volume can be mounted."),
-    col(
-        "Reclaim Policy",
-        "string",
-        "What happens to the volume when released.",
-    ),
-    col("Status", "string", "The volume's phase."),
-    col("Claim", "string", "The claim bound to the volume."),
-    col("StorageClass", "string", "The storage class of the volume."),
-    col(
-        "VolumeAttributesClass",
-        "string",
-        "The volume attributes class of the volume.",
-    ),
-    col("Reason", "string", "Why the volume is in its phase."),
-    AGE,
-    wide("VolumeMode", "string", "Filesystem or Block."),
-];
-
-const PVC_COLUMNS: [Column; 9] = [
-    NAME,
-    col("Status", "string", "The claim's phase."),
-    col("Volume", "string", "The volume bound to the claim."),
-    col("Capacity", "string", "The bound volume's capacity."),
-    col(
-        "Access Modes",
-        "string",
-        "How the bound volume can be mounted.",
-    ),
-    col("StorageClass", "string", "The storage class of the claim."),
-    col(
-        "VolumeAttributesClass",
-        "string",
-        "The volume attributes class of the claim.",
-    ),
-    AGE,
-    wide("VolumeMode", "string", "Filesystem or Block."),
-];
-
 const RESOURCE_QUOTA_COLUMNS: [Column; 4] = [
     NAME,
     col("Request", "string", "Used and hard amounts of requests."),
@@ -155,12 +113,11 @@ pub(crate) fn printer(kind: &str) -> Option<Printer> {
         "ConfigMap" => (&CONFIG_MAP_COLUMNS, config_map),
         "Secret" => (&SECRET_COLUMNS, secret),
         "ServiceAccount" => (&SERVICE_ACCOUNT_COLUMNS, service_account),
-        "PersistentVolume" => (&PV_COLUMNS, persistent_volume),
-        "PersistentVolumeClaim" => (&PVC_COLUMNS, persistent_volume_claim),
         "ResourceQuota" => (&RESOURCE_QUOTA_COLUMNS, resource_quota),
         "ReplicationController" => (&REPLICATION_CONTROLLER_COLUMNS, replication_controller),
         "ComponentStatus" => (&COMPONENT_STATUS_COLUMNS, component_status),
         "Event" => return super::events::printer_core(),
+        "PersistentVolume" | "PersistentVolumeClaim" => return super::storage::printer_core(kind),
         _ => return None,
     };
     Some(Printer { columns, cells })
@@ -407,94 +364,6 @@ fn service_account(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         format::name(obj),
         json!(arr(obj, "/secrets").len()),
         format::age(obj, now),
-    ]
-}
-
-/// Access modes as upstream abbreviates them, in its fixed order.
-fn access_modes(list: &[Value]) -> String {
-    let has_mode = |m: &str| list.iter().any(|v| v.as_str() == Some(m));
-    [
-        ("ReadWriteOnce", "RWO"),
-        ("ReadOnlyMany", "ROX"),
-        ("ReadWriteMany", "RWX"),
-        ("ReadWriteOncePod", "RWOP"),
-    ]
-    .iter()
-    .filter(|(m, _)| has_mode(m))
-    .map(|(_, short)| *short)
-    .collect::<Vec<_>>()
-    .join(",")
-}
-
-/// The beta storage-class annotation wins over spec.storageClassName.
-fn storage_class(obj: &Value) -> String {
-    format::opt_s(
-        obj,
-        "/metadata/annotations/volume.beta.kubernetes.io~1storage-class",
-    )
-    .unwrap_or_else(|| s(obj, "/spec/storageClassName"))
-    .to_string()
-}
-
-fn or_unset(obj: &Value, ptr: &str) -> String {
-    format::opt_s(obj, ptr).unwrap_or("<unset>").to_string()
-}
-
-fn persistent_volume(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let claim = if has(obj, "/spec/claimRef") {
-        format!(
-            "{}/{}",
-            s(obj, "/spec/claimRef/namespace"),
-            s(obj, "/spec/claimRef/name")
-        )
-    } else {
-        String::new()
-    };
-    let phase = if has(obj, "/metadata/deletionTimestamp") {
-        "Terminating"
-    } else {
-        s(obj, "/status/phase")
-    };
-    vec![
-        format::name(obj),
-        cell(quantity::show(obj.pointer("/spec/capacity/storage"))),
-        cell(access_modes(arr(obj, "/spec/accessModes"))),
-        cell(s(obj, "/spec/persistentVolumeReclaimPolicy")),
-        cell(phase),
-        cell(claim),
-        cell(storage_class(obj)),
-        cell(or_unset(obj, "/spec/volumeAttributesClassName")),
-        cell(s(obj, "/status/reason")),
-        format::age(obj, now),
-        cell(or_unset(obj, "/spec/volumeMode")),
-    ]
-}
-
-fn persistent_volume_claim(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let phase = if has(obj, "/metadata/deletionTimestamp") {
-        "Terminating"
-    } else {
-        s(obj, "/status/phase")
-    };
-    let volume = s(obj, "/spec/volumeName");
-    let (capacity, modes) = if volume.is_empty() {
-        (String::new(), String::new())
-    } else {
-        (
-            quantity::show(obj.pointer("/status/capacity/storage")),
-            access_modes(arr(obj, "/status/accessModes")),
-        )
-    };
-    vec![
-        format::name(obj),
-        cell(phase),
-        cell(volume),
-        cell(capacity),
-        cell(modes),
-        cell(storage_class(obj)),
-        cell(or_unset(obj, "/spec/volumeAttributesClassName")),
-        format::age(obj, now),
-        cell(or_unset(obj, "/spec/volumeMode")),
     ]
 }
 

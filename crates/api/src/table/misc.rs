@@ -1,5 +1,5 @@
-//! Rows of networking, discovery, RBAC, storage, scheduling, coordination, node, admission
-//! and certificates kinds.
+//! Rows of networking, discovery, RBAC, scheduling, coordination, node, admission and
+//! certificates kinds.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -69,74 +69,6 @@ const ROLE_BINDING_COLUMNS: [Column; 6] = [
     wide("ServiceAccounts", "string", "Service accounts bound."),
 ];
 
-const STORAGE_CLASS_COLUMNS: [Column; 6] = [
-    NAME,
-    col(
-        "Provisioner",
-        "string",
-        "The volume plugin provisioning volumes.",
-    ),
-    col(
-        "ReclaimPolicy",
-        "string",
-        "Reclaim policy of provisioned volumes.",
-    ),
-    col(
-        "VolumeBindingMode",
-        "string",
-        "When volumes are bound and provisioned.",
-    ),
-    col(
-        "AllowVolumeExpansion",
-        "string",
-        "Whether volumes may be expanded.",
-    ),
-    AGE,
-];
-
-const VOLUME_ATTRIBUTES_CLASS_COLUMNS: [Column; 3] = [
-    NAME,
-    col("DriverName", "string", "The CSI driver of the class."),
-    AGE,
-];
-
-const CSI_DRIVER_COLUMNS: [Column; 8] = [
-    NAME,
-    col("AttachRequired", "boolean", "Whether attach is needed."),
-    col(
-        "PodInfoOnMount",
-        "boolean",
-        "Whether pod info is passed on mount.",
-    ),
-    col("StorageCapacity", "boolean", "Whether capacity is tracked."),
-    col("TokenRequests", "string", "Audiences of requested tokens."),
-    col(
-        "RequiresRepublish",
-        "boolean",
-        "Whether volumes are republished.",
-    ),
-    col("Modes", "string", "Supported volume lifecycle modes."),
-    AGE,
-];
-
-const CSI_NODE_COLUMNS: [Column; 3] = [
-    NAME,
-    col("Drivers", "integer", "Number of CSI drivers on the node."),
-    AGE,
-];
-
-const VOLUME_ATTACHMENT_COLUMNS: [Column; 6] = [
-    NAME,
-    Column {
-        format: "name",
-        ..col("Attacher", "string", "The attaching driver.")
-    },
-    col("PV", "string", "The attached persistent volume."),
-    col("Node", "string", "The node attached to."),
-    col("Attached", "boolean", "Whether the volume is attached."),
-    AGE,
-];
-
 const PRIORITY_CLASS_COLUMNS: [Column; 5] = [
     NAME,
     col("Value", "integer", "The priority value."),
@@ -193,13 +125,7 @@ pub(crate) fn printer(group: &str, kind: &str) -> Option<Printer> {
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             (&ROLE_BINDING_COLUMNS, role_binding)
         }
-        ("storage.k8s.io", "StorageClass") => (&STORAGE_CLASS_COLUMNS, storage_class),
-        ("storage.k8s.io", "VolumeAttributesClass") => {
-            (&VOLUME_ATTRIBUTES_CLASS_COLUMNS, volume_attributes_class)
-        }
-        ("storage.k8s.io", "CSIDriver") => (&CSI_DRIVER_COLUMNS, csi_driver),
-        ("storage.k8s.io", "CSINode") => (&CSI_NODE_COLUMNS, csi_node),
-        ("storage.k8s.io", "VolumeAttachment") => (&VOLUME_ATTACHMENT_COLUMNS, volume_attachment),
+        ("storage.k8s.io", _) => return super::storage::printer(kind),
         ("scheduling.k8s.io", "PriorityClass") => (&PRIORITY_CLASS_COLUMNS, priority_class),
         ("coordination.k8s.io", "Lease") => (&LEASE_COLUMNS, lease),
         ("node.k8s.io", "RuntimeClass") => (&RUNTIME_CLASS_COLUMNS, runtime_class),
@@ -365,92 +291,6 @@ fn role_binding(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         cell(users.join(", ")),
         cell(groups.join(", ")),
         cell(sas.join(", ")),
-    ]
-}
-
-fn storage_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let is_default =
-        |key: &str| format::opt_s(obj, &format!("/metadata/annotations/{key}")) == Some("true");
-    let mut name = s(obj, "/metadata/name").to_string();
-    if is_default("storageclass.kubernetes.io~1is-default-class")
-        || is_default("storageclass.beta.kubernetes.io~1is-default-class")
-    {
-        name.push_str(" (default)");
-    }
-    vec![
-        cell(name),
-        cell(s(obj, "/provisioner")),
-        cell(format::opt_s(obj, "/reclaimPolicy").unwrap_or("Delete")),
-        cell(format::opt_s(obj, "/volumeBindingMode").unwrap_or("Immediate")),
-        json!(format::opt_bool(obj, "/allowVolumeExpansion").unwrap_or(false)),
-        format::age(obj, now),
-    ]
-}
-
-fn volume_attributes_class(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let mut name = s(obj, "/metadata/name").to_string();
-    if format::opt_s(
-        obj,
-        "/metadata/annotations/storage.kubernetes.io~1is-default-class",
-    ) == Some("true")
-    {
-        name.push_str(" (default)");
-    }
-    vec![
-        cell(name),
-        cell(s(obj, "/driverName")),
-        format::age(obj, now),
-    ]
-}
-
-fn csi_driver(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let modes: Vec<&str> = arr(obj, "/spec/volumeLifecycleModes")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let modes = if modes.is_empty() {
-        "<none>".to_string()
-    } else {
-        modes.join(",")
-    };
-    let tokens = if has(obj, "/spec/tokenRequests") {
-        arr(obj, "/spec/tokenRequests")
-            .iter()
-            .map(|t| s(t, "/audience"))
-            .collect::<Vec<_>>()
-            .join(",")
-    } else {
-        "<unset>".to_string()
-    };
-    let flag = |ptr: &str, default: bool| json!(format::opt_bool(obj, ptr).unwrap_or(default));
-    vec![
-        format::name(obj),
-        flag("/spec/attachRequired", true),
-        flag("/spec/podInfoOnMount", false),
-        flag("/spec/storageCapacity", false),
-        cell(tokens),
-        flag("/spec/requiresRepublish", false),
-        cell(modes),
-        format::age(obj, now),
-    ]
-}
-
-fn csi_node(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    vec![
-        format::name(obj),
-        json!(arr(obj, "/spec/drivers").len()),
-        format::age(obj, now),
-    ]
-}
-
-fn volume_attachment(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    vec![
-        format::name(obj),
-        cell(s(obj, "/spec/attacher")),
-        cell(s(obj, "/spec/source/persistentVolumeName")),
-        cell(s(obj, "/spec/nodeName")),
-        json!(format::opt_bool(obj, "/status/attached").unwrap_or(false)),
-        format::age(obj, now),
     ]
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the Table shape, ages and pod rows; per-kind rows are in `tests/kinds.rs`.
 
 mod kinds;
+mod workloads;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
