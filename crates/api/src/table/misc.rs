@@ -113,6 +113,17 @@ const CSR_COLUMNS: [Column; 6] = [
     col("Condition", "string", "Approval and issuance state."),
 ];
 
+const API_SERVICE_COLUMNS: [Column; 4] = [
+    NAME,
+    col(
+        "Service",
+        "string",
+        "The service serving the API, or Local.",
+    ),
+    col("Available", "string", "Whether the API is available."),
+    AGE,
+];
+
 /// Printers for the remaining groups.
 pub(crate) fn printer(group: &str, kind: &str) -> Option<Printer> {
     let (columns, cells): (&'static [Column], super::CellFn) = match (group, kind) {
@@ -134,6 +145,7 @@ pub(crate) fn printer(group: &str, kind: &str) -> Option<Printer> {
             "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
         ) => (&WEBHOOK_COLUMNS, webhooks),
         ("certificates.k8s.io", "CertificateSigningRequest") => (&CSR_COLUMNS, csr),
+        ("apiregistration.k8s.io", "APIService") => (&API_SERVICE_COLUMNS, api_service),
         _ => return None,
     };
     Some(Printer { columns, cells })
@@ -359,5 +371,34 @@ fn csr(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         cell(s(obj, "/spec/username")),
         cell(duration),
         cell(status),
+    ]
+}
+
+fn api_service(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let service = if has(obj, "/spec/service") {
+        format!(
+            "{}/{}",
+            s(obj, "/spec/service/namespace"),
+            s(obj, "/spec/service/name")
+        )
+    } else {
+        "Local".to_string()
+    };
+    let available = arr(obj, "/status/conditions")
+        .iter()
+        .find(|c| s(c, "/type") == "Available")
+        .map_or_else(
+            || "Unknown".to_string(),
+            |c| match (s(c, "/status"), s(c, "/reason")) {
+                ("True", _) => "True".to_string(),
+                (st, "") => st.to_string(),
+                (st, reason) => format!("{st} ({reason})"),
+            },
+        );
+    vec![
+        format::name(obj),
+        cell(service),
+        cell(available),
+        format::age(obj, now),
     ]
 }

@@ -501,6 +501,25 @@ fn misc_kinds_rows() {
     let tmpl = json!({"metadata": meta("t", 1), "template": {"metadata": {"labels": {"a": "b"}},
         "spec": {"containers": [{"name": "c", "image": "i"}]}}});
     assert_eq!(texts("", "PodTemplate", &tmpl), ["t", "c", "i", "a=b"]);
+    let api = json!({"metadata": {"name": "v1beta1.metrics.k8s.io", "creationTimestamp": ago(60)},
+        "spec": {"service": {"namespace": "kube-system", "name": "metrics-server"}},
+        "status": {"conditions": [{"type": "Available", "status": "False",
+            "reason": "MissingEndpoints"}]}});
+    assert_eq!(
+        texts("apiregistration.k8s.io", "APIService", &api),
+        [
+            "v1beta1.metrics.k8s.io",
+            "kube-system/metrics-server",
+            "False (MissingEndpoints)",
+            "60s"
+        ]
+    );
+    let local = json!({"metadata": {"name": "v1.apps"}, "spec": {},
+        "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Local"}]}});
+    assert_eq!(
+        texts("apiregistration.k8s.io", "APIService", &local)[1..3],
+        ["Local", "True"]
+    );
     let widget = json!({"metadata": {"name": "w"}});
     assert_eq!(
         texts("example.com", "Widget", &widget),
