@@ -351,10 +351,17 @@ fn secret(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         "" => "Opaque",
         t => t,
     };
+    // stringData entries land in data when the secret is written; count them once.
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for ptr in ["/data", "/stringData"] {
+        if let Some(m) = obj.pointer(ptr).and_then(Value::as_object) {
+            keys.extend(m.keys().map(String::as_str));
+        }
+    }
     vec![
         format::name(obj),
         cell(type_),
-        json!(map_len(obj, "/data")),
+        json!(keys.len()),
         format::age(obj, now),
     ]
 }

@@ -223,6 +223,9 @@ fn namespace_configmap_secret_serviceaccount_rows() {
         texts("", "Secret", &sec),
         ["tls", "kubernetes.io/tls", "2", "90s"]
     );
+    let mixed = json!({"metadata": meta("m", 90), "data": {"a": "MQ=="},
+        "stringData": {"a": "1", "b": "2"}});
+    assert_eq!(texts("", "Secret", &mixed), ["m", "Opaque", "2", "90s"]);
     let sa = json!({"metadata": meta("default", 90)});
     assert_eq!(texts("", "ServiceAccount", &sa), ["default", "0", "90s"]);
 }
