@@ -102,7 +102,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>>;
 
     /// Keys starting with `prefix`, strictly after `start_after` when given, in key order,
-    /// at most `limit` of them (0 = no limit), as of `revision` (None = current).
+    /// at most `limit` of them (0 = no limit), as of `revision` (None or <= 0 = current).
+    /// [`Error::Compacted`] / [`Error::FutureRevision`] for a revision outside the history.
     async fn range(
         &self,
         prefix: &str,
@@ -127,6 +128,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every change to keys under `prefix` with revision > `after`, exactly once, in order,
     /// then live changes. [`Error::Compacted`] if `after` is older than the compacted revision.
+    ///
+    /// `after` is taken literally: pass the current revision to watch "from now"; 0 replays
+    /// all history (and so fails once anything was compacted); a future revision waits for
+    /// it. A watcher that falls too far behind the writers gets one [`Error::Backend`] and
+    /// its stream ends; so does one whose catch-up meets a concurrent compaction
+    /// ([`Error::Compacted`]). A stream keeps its store alive until dropped.
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream>;
 
     /// The current (latest) revision.
@@ -135,9 +142,20 @@ pub trait Store: Send + Sync + 'static {
     /// The oldest revision still readable (history at or before it has been discarded).
     async fn compacted_revision(&self) -> Result<Revision>;
 
-    /// Discard history up to and including `revision` (latest values are kept).
+    /// Discard history up to and including `revision` (latest values are kept). Returns once
+    /// the history is deleted; a revision at or below the compacted one is a no-op,
+    /// [`Error::FutureRevision`] above the current one.
     async fn compact(&self, revision: Revision) -> Result<()>;
 }
 
+mod compactor;
+mod keys;
 pub mod memory;
 pub mod sqlite;
+#[cfg(test)]
+mod suite;
+mod watch;
+
+pub use compactor::{
+    DEFAULT_COMPACT_INTERVAL, DEFAULT_KEEP_REVISIONS, compact_once, spawn_compactor,
+};
