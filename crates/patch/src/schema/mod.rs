@@ -37,8 +37,6 @@ pub(crate) struct FieldRule {
     pub atomic: bool,
 }
 
-const META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.";
-
 /// Rules of apimachinery types, which are not in the generated table.
 static EXTRA: &[FieldRule] = &[
     FieldRule {
@@ -91,6 +89,7 @@ static EXTRA: &[FieldRule] = &[
 struct Registry {
     defs: serde_json::Map<String, Value>,
     roots: HashMap<(String, String), String>,
+    unknown_root: Value,
     rules: HashMap<(&'static str, &'static str), &'static FieldRule>,
 }
 
@@ -148,7 +147,17 @@ fn registry() -> &'static Registry {
         for rule in table::RULES.iter().chain(EXTRA.iter()) {
             rules.insert((rule.ty, rule.field), rule);
         }
-        Registry { defs, roots, rules }
+        let unknown_root = serde_json::json!({
+            "properties": {
+                "metadata": {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+            }
+        });
+        Registry {
+            defs,
+            roots,
+            rules,
+            unknown_root,
+        }
     })
 }
 
@@ -171,12 +180,16 @@ pub(crate) struct Field {
 }
 
 impl Ty {
-    /// The type of the top-level object of a built-in kind, or an unknown type.
+    /// The type of the top-level object of a built-in kind; for other kinds, an object whose
+    /// only known field is `metadata`.
     pub fn root(api_version: &str, kind: &str) -> Ty {
         let reg = registry();
         match reg.roots.get(&(api_version.to_string(), kind.to_string())) {
             Some(name) => Ty::from_schema(reg.defs.get(name.as_str()), Some(name)),
-            None => Ty::default(),
+            None => Ty {
+                name: None,
+                schema: Some(&reg.unknown_root),
+            },
         }
     }
 
@@ -232,7 +245,7 @@ impl Ty {
             return Field {
                 ty: Ty::default(),
                 rule: None,
-                named: false,
+                named: true,
             };
         };
         if let Some(p) = s.get("properties").and_then(|p| p.get(key)) {
@@ -246,14 +259,15 @@ impl Ty {
                 named: true,
             };
         }
-        let ty = match s.get("additionalProperties") {
+        let additional = s.get("additionalProperties");
+        let ty = match additional {
             Some(ap) if ap.is_object() => Ty::from_schema(Some(ap), None),
             _ => Ty::default(),
         };
         Field {
             ty,
             rule: None,
-            named: false,
+            named: additional.is_none(),
         }
     }
 
@@ -263,20 +277,6 @@ impl Ty {
             Some(i) => Ty::from_schema(Some(i), None),
             None => Ty::default(),
         }
-    }
-
-    /// Whether the named field `key` of this struct is required by the schema.
-    pub fn required(self, key: &str) -> bool {
-        self.schema
-            .and_then(|s| s.get("required"))
-            .and_then(Value::as_array)
-            .is_some_and(|r| r.iter().any(|k| k.as_str() == Some(key)))
-    }
-
-    /// Whether the type is an apimachinery `ObjectMeta`.
-    pub fn is_object_meta(self) -> bool {
-        self.name
-            .is_some_and(|n| n.strip_prefix(META) == Some("ObjectMeta"))
     }
 }
 
@@ -308,8 +308,9 @@ mod tests {
     #[test]
     fn unknown_kind_has_no_schema() {
         let t = Ty::root("example.com/v1", "Widget");
-        assert!(!t.is_known());
         assert!(!t.field("spec").ty.is_known());
+        assert!(t.field("spec").named);
+        assert!(t.field("metadata").ty.field("finalizers").rule.is_some());
         assert!(Ty::known("v1", "ConfigMap"));
     }
 }

@@ -1,0 +1,1 @@
+//! Tests of JSON patch, merge patch and server-side apply.
