@@ -223,11 +223,13 @@ impl Ty {
     }
 
     /// Whether anything is known about this type.
+    #[cfg(test)]
     pub fn is_known(self) -> bool {
         self.schema.is_some()
     }
 
     /// Whether the type is a struct with named fields.
+    #[cfg(test)]
     pub fn is_struct(self) -> bool {
         self.schema.is_some_and(|s| s.get("properties").is_some())
     }
