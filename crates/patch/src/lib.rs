@@ -13,6 +13,7 @@ mod lib_tests;
 use serde_json::Value;
 
 pub use managed::{update_managed_fields, update_managed_fields_for};
+pub use schema::{PatchRule, patch_rules};
 pub use smp::strategic_merge_patch;
 pub use ssa::{ApplyError, ApplyOutcome, Conflict, conflicts_message, server_side_apply};
 

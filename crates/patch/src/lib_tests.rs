@@ -528,3 +528,33 @@ fn apply_merges_sets_and_keeps_unowned_items() {
         "/f:metadata/f:finalizers/v:\"a~1b\""
     ));
 }
+
+#[test]
+fn untracked_object_is_owned_by_before_first_apply() {
+    let live: Value = serde_saphyr::from_str(DEPLOY_YAML).expect("yaml");
+    let changed = DEPLOY_YAML.replace("replicas: 2", "replicas: 3");
+    let err = server_side_apply(
+        Some(&live),
+        changed.as_bytes(),
+        "kubectl",
+        false,
+        "apps/v1",
+        "Deployment",
+        T1,
+    );
+    let Err(e) = err else {
+        panic!("expected a conflict")
+    };
+    assert_eq!(
+        e.to_string(),
+        r#"Apply failed with 1 conflict: conflict with "before-first-apply" using apps/v1: .spec.replicas"#
+    );
+    let out = apply(Some(&live), &changed, "kubectl", true, T1);
+    assert!(owns(
+        &out,
+        "before-first-apply",
+        "Update",
+        "/f:spec/f:selector"
+    ));
+    assert!(owns(&out, "kubectl", "Apply", "/f:spec/f:replicas"));
+}

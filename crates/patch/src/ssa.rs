@@ -142,6 +142,19 @@ pub fn server_side_apply(
         None => Value::Object(Map::new()),
     };
     let mut entries = live.map(managed::decode).unwrap_or_default();
+    if live.is_some() && entries.is_empty() {
+        // As upstream: an object never tracked before is owned by "before-first-apply".
+        let mut set = typed::to_field_set(&live_obj, root);
+        managed::filter(&mut set, Scope::Main);
+        entries.push(Entry {
+            manager: "before-first-apply".into(),
+            operation: "Update".into(),
+            api_version: api_version.to_string(),
+            time: Some(now.to_string()),
+            subresource: String::new(),
+            set,
+        });
+    }
     let me = Entry {
         manager: manager.to_string(),
         operation: "Apply".into(),

@@ -86,6 +86,54 @@ static EXTRA: &[FieldRule] = &[
     },
 ];
 
+/// The OpenAPI extensions upstream publishes for one field (or, with `field` empty, a type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatchRule {
+    /// OpenAPI definition name, e.g. `io.k8s.api.core.v1.PodSpec`.
+    pub type_name: &'static str,
+    /// JSON field name; empty when the rule is about the type itself.
+    pub field: &'static str,
+    /// `x-kubernetes-patch-strategy`: `merge`, `retainKeys`, `merge,retainKeys` or `replace`.
+    pub patch_strategy: Option<&'static str>,
+    /// `x-kubernetes-patch-merge-key`.
+    pub patch_merge_key: Option<&'static str>,
+    /// `x-kubernetes-list-type`: `atomic`, `set` or `map`.
+    pub list_type: Option<&'static str>,
+    /// `x-kubernetes-list-map-keys`.
+    pub list_map_keys: &'static [&'static str],
+    /// Whether `x-kubernetes-map-type: atomic` applies (atomic struct or map).
+    pub map_type_atomic: bool,
+}
+
+/// Every patch and list rule of the built-in types, for publishing in OpenAPI documents
+/// (kubectl reads them to compute strategic merge patches).
+pub fn patch_rules() -> Vec<PatchRule> {
+    table::RULES
+        .iter()
+        .chain(EXTRA.iter())
+        .map(|r| PatchRule {
+            type_name: r.ty,
+            field: r.field,
+            patch_strategy: match r.strategy {
+                Strategy::None => None,
+                Strategy::Merge => Some("merge"),
+                Strategy::RetainKeys => Some("retainKeys"),
+                Strategy::MergeRetainKeys => Some("merge,retainKeys"),
+                Strategy::Replace => Some("replace"),
+            },
+            patch_merge_key: (!r.merge_key.is_empty()).then_some(r.merge_key),
+            list_type: match r.list_type {
+                ListType::Unset => None,
+                ListType::Atomic => Some("atomic"),
+                ListType::Set => Some("set"),
+                ListType::Map => Some("map"),
+            },
+            list_map_keys: r.map_keys,
+            map_type_atomic: r.atomic,
+        })
+        .collect()
+}
+
 struct Registry {
     defs: serde_json::Map<String, Value>,
     roots: HashMap<(String, String), String>,
@@ -305,6 +353,17 @@ mod tests {
         let label = labels.ty.field("app");
         assert!(!label.named);
         assert!(spec.ty.field("selector").ty.is_atomic());
+    }
+
+    #[test]
+    fn publishes_rules_for_openapi() {
+        let rules = patch_rules();
+        let containers = rules
+            .iter()
+            .find(|r| r.type_name == "io.k8s.api.core.v1.PodSpec" && r.field == "containers");
+        assert_eq!(containers.and_then(|r| r.patch_merge_key), Some("name"));
+        assert_eq!(containers.and_then(|r| r.patch_strategy), Some("merge"));
+        assert_eq!(containers.and_then(|r| r.list_type), Some("map"));
     }
 
     #[test]

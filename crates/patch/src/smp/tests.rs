@@ -364,3 +364,67 @@ fn new_list_with_delete_directive_items_drops_them() {
         json!([{"name": "y", "emptyDir": {}}])
     );
 }
+
+#[test]
+fn kubectl_apply_adds_container_in_order() {
+    let mut doc = deployment();
+    if let Some(cs) = doc
+        .pointer_mut("/spec/template/spec/containers")
+        .and_then(Value::as_array_mut)
+    {
+        cs.truncate(1);
+    }
+    let out = smp(
+        &doc,
+        json!({"spec": {"template": {"spec": {
+            "$setElementOrder/containers": [{"name": "web"}, {"name": "new"}],
+            "containers": [{"image": "redis", "name": "new"}]
+        }}}}),
+    );
+    assert_eq!(names(containers(&out)), ["web", "new"]);
+}
+
+#[test]
+fn kubectl_apply_primitive_list_directives() {
+    let mut doc = deployment();
+    doc["metadata"]["finalizers"] = json!(["a", "b", "c"]);
+    let out = smp(
+        &doc,
+        json!({"metadata": {
+            "$setElementOrder/finalizers": ["c", "a", "d"],
+            "$deleteFromPrimitiveList/finalizers": ["b"],
+            "finalizers": ["d"]
+        }}),
+    );
+    assert_eq!(out["metadata"]["finalizers"], json!(["c", "a", "d"]));
+}
+
+#[test]
+fn volume_source_change_with_retain_keys() {
+    let out = smp(
+        &deployment(),
+        json!({"spec": {"template": {"spec": {
+            "$setElementOrder/volumes": [{"name": "data"}],
+            "volumes": [{"$retainKeys": ["configMap", "name"], "configMap": {"name": "cfg"}, "name": "data"}]
+        }}}}),
+    );
+    assert_eq!(
+        out["spec"]["template"]["spec"]["volumes"],
+        json!([{"name": "data", "configMap": {"name": "cfg"}}])
+    );
+}
+
+#[test]
+fn owner_references_merge_by_uid() {
+    let mut doc = deployment();
+    doc["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": "v1", "kind": "X", "name": "a", "uid": "1"}]);
+    let out = smp(
+        &doc,
+        json!({"metadata": {"ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "b", "uid": "2"}]}}),
+    );
+    assert_eq!(
+        out["metadata"]["ownerReferences"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
