@@ -1,5 +1,7 @@
 //! Strategic merge patch, applied as the API server applies it to built-in kinds.
 
+#[cfg(test)]
+mod kubectl_tests;
 mod order;
 #[cfg(test)]
 mod tests;
