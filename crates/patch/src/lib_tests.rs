@@ -558,3 +558,38 @@ fn untracked_object_is_owned_by_before_first_apply() {
     ));
     assert!(owns(&out, "kubectl", "Apply", "/f:spec/f:replicas"));
 }
+
+#[test]
+fn apply_rejects_items_without_keys_and_duplicates() {
+    let missing = DEPLOY_YAML.replace("      - name: web\n        image", "      - image");
+    let err = server_side_apply(
+        None,
+        missing.as_bytes(),
+        "kubectl",
+        false,
+        "apps/v1",
+        "Deployment",
+        T0,
+    );
+    assert!(
+        matches!(&err, Err(ApplyError::Invalid(m)) if m.contains("omits key field \"name\"")),
+        "{err:?}"
+    );
+    let dup = DEPLOY_YAML.replace(
+        "        - containerPort: 80\n",
+        "        - containerPort: 80\n      - name: web\n        image: x\n",
+    );
+    let err = server_side_apply(
+        None,
+        dup.as_bytes(),
+        "kubectl",
+        false,
+        "apps/v1",
+        "Deployment",
+        T0,
+    );
+    assert!(
+        matches!(&err, Err(ApplyError::Invalid(m)) if m.contains("duplicate entries for key [name=\"web\"]")),
+        "{err:?}"
+    );
+}

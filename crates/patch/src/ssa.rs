@@ -137,6 +137,7 @@ pub fn server_side_apply(
     strip_nulls(&mut config);
 
     let root = Node::root(Ty::root(api_version, kind));
+    typed::validate_keys(&config, root).map_err(ApplyError::Invalid)?;
     let live_obj = match live {
         Some(l) => managed::without_managed_fields(l),
         None => Value::Object(Map::new()),

@@ -405,3 +405,60 @@ pub(crate) fn remove_items(v: &mut Value, set: &Set, node: Node) {
     }
     walk(v, set, node, &mut Vec::new());
 }
+
+/// Checks that every associative list item carries its key fields and that keys are unique,
+/// as upstream requires of applied configurations.
+pub(crate) fn validate_keys(v: &Value, root: Node) -> Result<(), String> {
+    fn walk(v: &Value, node: Node, path: &mut Path) -> Result<(), String> {
+        match v {
+            Value::Object(m) => {
+                if node.atomic_map() {
+                    return Ok(());
+                }
+                for (k, child) in m {
+                    let (cn, _) = node.child(k);
+                    path.push(fieldpath::field(k));
+                    walk(child, cn, path)?;
+                    path.pop();
+                }
+                Ok(())
+            }
+            Value::Array(items) => {
+                let kind = node.list_kind();
+                if kind == ListKind::Atomic {
+                    return Ok(());
+                }
+                let mut seen: Vec<String> = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    if let ListKind::Map(keys) = &kind {
+                        for k in keys {
+                            if item.get(*k).is_none() && *k != "protocol" {
+                                return Err(format!(
+                                    "{}: element {i}: associative list with keys has an element that omits key field {k:?} (and doesn't have default value)",
+                                    fieldpath::display(path)
+                                ));
+                            }
+                        }
+                    }
+                    let pe = node.item_element(&kind, item);
+                    if seen.contains(&pe) {
+                        let mut p = path.clone();
+                        p.push(pe);
+                        return Err(format!(
+                            "{}: duplicate entries for key {}",
+                            fieldpath::display(path),
+                            fieldpath::display(&p[path.len()..])
+                        ));
+                    }
+                    path.push(pe.clone());
+                    walk(item, node.item(), path)?;
+                    path.pop();
+                    seen.push(pe);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    walk(v, root, &mut Vec::new())
+}
