@@ -15,7 +15,7 @@ use serde_json::Value;
 pub use managed::{update_managed_fields, update_managed_fields_for};
 pub use schema::{PatchRule, patch_rules};
 pub use smp::strategic_merge_patch;
-pub use ssa::{ApplyError, ApplyOutcome, Conflict, conflicts_message, server_side_apply};
+pub use ssa::{ApplyError, ApplyOutcome, Conflict, apply, conflicts_message, server_side_apply};
 
 /// Errors of JSON, merge and strategic merge patches.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

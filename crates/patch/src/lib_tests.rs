@@ -192,6 +192,17 @@ fn reapply_is_a_no_op() {
     let obj = apply(None, DEPLOY_YAML, "kubectl", false, T0);
     let again = apply(Some(&obj), DEPLOY_YAML, "kubectl", false, T1);
     assert_eq!(again, obj);
+    let outcome = crate::apply(
+        Some(&obj),
+        DEPLOY_YAML.as_bytes(),
+        "kubectl",
+        false,
+        "apps/v1",
+        "Deployment",
+        T1,
+    )
+    .expect("apply");
+    assert!(!outcome.changed);
 }
 
 #[test]

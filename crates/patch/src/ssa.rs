@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyOutcome {
     pub object: Value,
+    /// Whether the object (including its managed fields) differs from the live one; a no-op
+    /// apply need not be written (upstream keeps the resourceVersion then).
+    pub changed: bool,
 }
 
 /// A field another manager owns with a different value than the applied one.
@@ -127,6 +130,19 @@ pub fn server_side_apply(
     kind: &str,
     now: &str,
 ) -> Result<Value, ApplyError> {
+    apply(live, applied, manager, force, api_version, kind, now).map(|o| o.object)
+}
+
+/// Like [`server_side_apply`], also telling whether anything changed.
+pub fn apply(
+    live: Option<&Value>,
+    applied: &[u8],
+    manager: &str,
+    force: bool,
+    api_version: &str,
+    kind: &str,
+    now: &str,
+) -> Result<ApplyOutcome, ApplyError> {
     let mut config = parse_config(applied)?;
     check_identity(&config, live, api_version, kind)?;
     config.remove("status");
@@ -224,7 +240,11 @@ pub fn server_side_apply(
         ..me
     });
     managed::encode(&mut merged, entries);
-    Ok(merged)
+    let changed = live.is_none_or(|l| !typed::deep_eq(l, &merged));
+    Ok(ApplyOutcome {
+        object: merged,
+        changed,
+    })
 }
 
 /// Checks apiVersion, kind and name of the applied configuration against the target.
