@@ -9,6 +9,8 @@ mod typed;
 
 #[cfg(test)]
 mod lib_tests;
+#[cfg(test)]
+mod ssa_tests;
 
 use serde_json::Value;
 
