@@ -1,4 +1,6 @@
 //! The Kubernetes REST API server: TLS, authentication, discovery, OpenAPI and one generic
 //! REST handler serving every kind in `skiff_api::registry()` from a `skiff_store::Store`.
 
+pub mod authn;
 pub mod openapi;
+pub mod pki;
