@@ -162,12 +162,13 @@ impl Pki {
         files::ensure_private_dir(&dir)?;
         let wanted = desired_sans(extra_sans)?;
         let now = SystemTime::now();
+        let mut written = Vec::new();
 
         let ca = match load_ca(&dir, now)? {
             Some(ca) => ca,
             None => {
                 tracing::info!(dir = %dir.display(), "creating cluster CA");
-                create_ca(&dir, now)?
+                create_ca(&dir, now, &mut written)?
             }
         };
 
@@ -183,7 +184,7 @@ impl Pki {
                 };
                 tracing::info!(%reason, "issuing API server serving certificate");
                 let leaf = issue(&ca, "kube-apiserver", &[], &wanted, Usage::Server, now)?;
-                save_leaf(&dir, SERVING_CERT, SERVING_KEY, &leaf)?;
+                save_leaf(&dir, SERVING_CERT, SERVING_KEY, &leaf, &mut written)?;
                 leaf
             }
         };
@@ -194,11 +195,14 @@ impl Pki {
                 tracing::info!(%reason, "issuing admin client certificate");
                 let none = BTreeSet::new();
                 let leaf = issue(&ca, ADMIN_USER, &[ADMIN_GROUP], &none, Usage::Client, now)?;
-                save_leaf(&dir, ADMIN_CERT, ADMIN_KEY, &leaf)?;
+                save_leaf(&dir, ADMIN_CERT, ADMIN_KEY, &leaf, &mut written)?;
                 leaf
             }
         };
 
+        if !written.is_empty() {
+            files::sync_later(written);
+        }
         tracing::debug!(elapsed = ?started.elapsed(), "PKI ready");
         Ok(Pki {
             dir,
@@ -250,6 +254,25 @@ impl Pki {
             Usage::Client,
             SystemTime::now(),
         )?;
+        Ok((leaf.cert_pem, leaf.key_pem))
+    }
+
+    /// Issues a serving certificate `CN=<cn>` for `sans` (IP addresses or DNS names) signed by
+    /// the CA, valid one year (for a kubelet's HTTPS API, say); returns `(certificate PEM,
+    /// PKCS#8 key PEM)`. Nothing is written to disk.
+    pub fn issue_serving_cert(
+        &self,
+        cn: &str,
+        sans: &[String],
+    ) -> Result<(String, String), PkiError> {
+        if cn.is_empty() || cn.contains('\0') {
+            return Err(PkiError::InvalidIdentity(format!("common name {cn:?}")));
+        }
+        let sans = sans
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<BTreeSet<San>, _>>()?;
+        let leaf = issue(&self.ca, cn, &[], &sans, Usage::Server, SystemTime::now())?;
         Ok((leaf.cert_pem, leaf.key_pem))
     }
 
@@ -381,7 +404,7 @@ fn check_ca(cert_der: &[u8], key: &KeyPair, now: SystemTime) -> Result<(), Strin
     Ok(())
 }
 
-fn create_ca(dir: &Path, now: SystemTime) -> Result<Ca, PkiError> {
+fn create_ca(dir: &Path, now: SystemTime, written: &mut Vec<PathBuf>) -> Result<Ca, PkiError> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate("CA key"))?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
@@ -401,8 +424,11 @@ fn create_ca(dir: &Path, now: SystemTime) -> Result<Ca, PkiError> {
     let cert_der = cert.der().clone();
     let cert_pem = pem_encode("CERTIFICATE", &cert_der);
     // Key first: a certificate without its key would be reported as a broken CA next time.
-    files::write_private(&dir.join(CA_KEY), key.serialize_pem().as_bytes())?;
-    files::write_private(&dir.join(CA_CERT), cert_pem.as_bytes())?;
+    for (name, text) in [(CA_KEY, &key.serialize_pem()), (CA_CERT, &cert_pem)] {
+        let path = dir.join(name);
+        files::write_private(&path, text.as_bytes())?;
+        written.push(path);
+    }
     Ok(Ca {
         cert_pem,
         cert_der,
@@ -480,9 +506,19 @@ fn cert_sans(cert: &X509Certificate<'_>) -> BTreeSet<San> {
     out
 }
 
-fn save_leaf(dir: &Path, cert_name: &str, key_name: &str, leaf: &Leaf) -> Result<(), PkiError> {
-    files::write_private(&dir.join(key_name), leaf.key_pem.as_bytes())?;
-    files::write_private(&dir.join(cert_name), leaf.cert_pem.as_bytes())
+fn save_leaf(
+    dir: &Path,
+    cert_name: &str,
+    key_name: &str,
+    leaf: &Leaf,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), PkiError> {
+    for (name, text) in [(key_name, &leaf.key_pem), (cert_name, &leaf.cert_pem)] {
+        let path = dir.join(name);
+        files::write_private(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    Ok(())
 }
 
 /// Issues a certificate `O=<groups>..., CN=<cn>` with `sans`, signed by `ca`.

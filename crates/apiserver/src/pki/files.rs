@@ -22,7 +22,8 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), PkiError> {
 }
 
 /// Writes `contents` to `path` with mode 0600: written to a temporary file beside it, then
-/// renamed over it, so a crash never leaves a half-written key or certificate.
+/// renamed over it, so a crash of the process never leaves a half-written key or certificate.
+/// Nothing is flushed to disk here: call [`sync_later`] with the paths written.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
     let tmp = temp_path(path);
     let result = (|| {
@@ -37,13 +38,44 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
         file.set_permissions(fs::Permissions::from_mode(0o600))
             .map_err(io_err(&tmp))?;
         file.write_all(contents).map_err(io_err(&tmp))?;
-        file.sync_all().map_err(io_err(&tmp))?;
         fs::rename(&tmp, path).map_err(io_err(path))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Flushes `paths` and their directories to disk on a background thread.
+///
+/// `fsync` costs 5-50 ms per file on a busy disk, which would make the first start slow; the
+/// files are already visible to this and other processes, and only a power loss in the few
+/// milliseconds before this thread runs could lose them (the next start then reports the
+/// unreadable file).
+pub fn sync_later(paths: Vec<PathBuf>) {
+    let spawned = std::thread::Builder::new()
+        .name("pki-fsync".to_string())
+        .spawn(move || {
+            let mut dirs: Vec<PathBuf> = Vec::new();
+            for path in &paths {
+                if let Ok(file) = fs::File::open(path) {
+                    let _ = file.sync_all();
+                }
+                if let Some(dir) = path.parent()
+                    && !dirs.iter().any(|d| d == dir)
+                {
+                    dirs.push(dir.to_path_buf());
+                }
+            }
+            for dir in dirs {
+                if let Ok(d) = fs::File::open(&dir) {
+                    let _ = d.sync_all();
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the thread flushing certificates to disk");
+    }
 }
 
 /// Reads a file as UTF-8 text; `Ok(None)` when it does not exist.

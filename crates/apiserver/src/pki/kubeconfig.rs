@@ -51,5 +51,7 @@ pub fn write_kubeconfig(path: &Path, server_url: &str, pki: &Pki) -> Result<(), 
         pki.admin_cert_pem(),
         pki.admin_key_pem(),
     );
-    files::write_private(path, yaml.as_bytes())
+    files::write_private(path, yaml.as_bytes())?;
+    files::sync_later(vec![path.to_path_buf()]);
+    Ok(())
 }

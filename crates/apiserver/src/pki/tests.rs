@@ -366,6 +366,44 @@ async fn issued_client_certs_carry_user_and_groups() {
     ));
 }
 
+#[tokio::test]
+async fn issued_serving_cert_is_trusted_for_its_names() {
+    let data = tempfile::tempdir().unwrap();
+    let pki = Pki::load_or_create(data.path(), &[]).unwrap();
+    let (cert, key) = pki
+        .issue_serving_cert("node-1", &["node-1".into(), "192.0.2.7".into()])
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+            PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+        )
+        .unwrap();
+    let server = Arc::new(server);
+    let client = client_config(pki.ca_pem(), None);
+    for name in ["node-1", "192.0.2.7"] {
+        handshake(server.clone(), client.clone(), name)
+            .await
+            .unwrap();
+    }
+    assert!(handshake(server, client, "localhost").await.is_err());
+    assert!(matches!(
+        pki.issue_serving_cert("x", &["not valid".into()]),
+        Err(PkiError::InvalidSan(_))
+    ));
+}
+
+#[test]
+fn pki_and_authenticator_are_shareable() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Pki>();
+    assert_send_sync::<Authenticator>();
+}
+
 #[test]
 fn kubeconfig_is_yaml_with_embedded_data() {
     let data = tempfile::tempdir().unwrap();

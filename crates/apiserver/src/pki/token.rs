@@ -125,5 +125,6 @@ pub fn load_or_create_token(data_dir: &Path) -> Result<String, PkiError> {
     };
     let text = token.to_string();
     files::write_private(&path, format!("{text}\n").as_bytes())?;
+    files::sync_later(vec![path]);
     Ok(text)
 }
