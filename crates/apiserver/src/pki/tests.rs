@@ -4,8 +4,10 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
+use super::certs::{cert_from_pem, cert_sans, parse_cert};
 use super::*;
 use crate::authn::{AUTHENTICATED_GROUP, Authenticator, UserInfo};
 
