@@ -127,10 +127,13 @@ impl Server {
             _ => {}
         }
         let header = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let user = cert_user.or_else(|| {
-            let auth = header(header::AUTHORIZATION);
-            self.authn.authenticate(None, Some(auth.as_str()).filter(|a| !a.is_empty()))
-        });
+        let user = match cert_user {
+            Some(u) => Some(u),
+            None => {
+                let auth = header(header::AUTHORIZATION);
+                self.authn.authenticate_request(None, Some(auth.as_str()).filter(|a| !a.is_empty())).ok().flatten()
+            }
+        };
         if user.is_none() {
             return error_response(&ApiError::unauthorized());
         }

@@ -267,36 +267,29 @@ fn patch_type(content_type: &str) -> ApiResult<PatchType> {
 }
 
 fn apply_patch(ctx: &Ctx<'_>, kind: PatchType, doc: &Value, body: &[u8], api_version: &str, type_kind: &str) -> ApiResult<Value> {
-    let invalid = |e: skiff_patch::Error| ApiError::new(422, "Invalid", e.to_string());
-    let bad = |e: skiff_patch::Error| ApiError::bad_request(e.to_string());
+    let err = |e: skiff_patch::Error| match e.status_code() {
+        422 => ApiError::new(422, "Invalid", e.to_string()),
+        _ => ApiError::bad_request(e.to_string()),
+    };
     match kind {
-        PatchType::Json => skiff_patch::json_patch(doc, body).map_err(invalid),
-        PatchType::Merge => skiff_patch::merge_patch(doc, body).map_err(bad),
-        PatchType::Strategic => skiff_patch::strategic_merge_patch(doc, body, api_version, type_kind).map_err(bad),
+        PatchType::Json => skiff_patch::json_patch(doc, body).map_err(err),
+        PatchType::Merge => skiff_patch::merge_patch(doc, body).map_err(err),
+        PatchType::Strategic => skiff_patch::strategic_merge_patch(doc, body, api_version, type_kind).map_err(err),
         PatchType::Apply => {
             let force = ctx.query.flag("force");
             skiff_patch::server_side_apply(Some(doc), body, &ctx.manager, force, api_version, type_kind, &now_rfc3339())
-                .map_err(|e| apply_error(ctx, e))
+                .map_err(apply_error)
         }
     }
 }
 
-fn apply_error(ctx: &Ctx<'_>, e: skiff_patch::ApplyError) -> ApiError {
+fn apply_error(e: skiff_patch::ApplyError) -> ApiError {
     match e {
         skiff_patch::ApplyError::Conflicts(conflicts) => {
-            let api_version = ctx.res().api_version();
-            let lines: Vec<String> = conflicts
-                .iter()
-                .map(|c| format!("conflict with \"{}\" using {api_version}: {}", c.manager, c.field))
-                .collect();
-            let message = if lines.len() == 1 {
-                format!("Apply failed with 1 conflict: {}", lines[0])
-            } else {
-                format!("Apply failed with {} conflicts: {}", lines.len(), lines.join("\n"))
-            };
+            let message = skiff_patch::conflicts_message(&conflicts);
             let causes: Vec<Value> = conflicts
                 .iter()
-                .map(|c| json!({ "reason": "FieldManagerConflict", "message": format!("conflict with \"{}\" using {api_version}", c.manager), "field": c.field }))
+                .map(|c| json!({ "reason": "FieldManagerConflict", "message": c.cause_message(), "field": c.field }))
                 .collect();
             ApiError { details: Some(json!({ "causes": causes })), ..ApiError::new(409, "Conflict", message) }
         }
@@ -316,7 +309,7 @@ pub async fn patch(api: &Api, ctx: &Ctx<'_>, name: &str, body: &[u8]) -> ApiResu
         let Some(kv) = api.store.get(&key).await? else {
             if kind == PatchType::Apply && ctx.req.subresource.is_none() {
                 let obj = skiff_patch::server_side_apply(None, body, &ctx.manager, true, &res.api_version(), res.kind, &now_rfc3339())
-                    .map_err(|e| apply_error(ctx, e))?;
+                    .map_err(apply_error)?;
                 return create_object(api, ctx, obj, false).await;
             }
             return Err(ApiError::not_found(res, name));
