@@ -1,0 +1,485 @@
+//! Tests of the OpenAPI documents.
+
+use std::sync::OnceLock;
+
+use prost::Message;
+use serde_json::{Map, Value, json};
+
+use super::proto::{self, Document, Schema};
+use super::*;
+use crate::discovery::tests::fixture;
+
+fn docs() -> &'static Documents {
+    static DOCS: OnceLock<Documents> = OnceLock::new();
+    DOCS.get_or_init(|| Documents::build(&fixture()).unwrap_or_default())
+}
+
+fn v3(path: &str) -> Value {
+    docs()
+        .v3_document(path)
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default()
+}
+
+fn v2() -> Value {
+    serde_json::from_slice(docs().v2_json()).unwrap_or_default()
+}
+
+/// Follows `$ref` / single `allOf` references of a v3 schema.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    let reference = schema["$ref"]
+        .as_str()
+        .or_else(|| schema["allOf"][0]["$ref"].as_str());
+    match reference.and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        Some(name) => &doc["components"]["schemas"][name],
+        None => schema,
+    }
+}
+
+#[test]
+fn generation_time() {
+    let started = std::time::Instant::now();
+    let built = Documents::build(&fixture());
+    let elapsed = started.elapsed();
+    assert!(built.is_ok());
+    // Generous bound for an unoptimized build on a busy machine.
+    assert!(elapsed.as_secs() < 10, "{elapsed:?}");
+    println!("generation took {elapsed:?}");
+}
+
+#[test]
+fn definitions_use_upstream_names() {
+    let doc = v2();
+    let defs = &doc["definitions"];
+    for name in [
+        "io.k8s.api.core.v1.Pod",
+        "io.k8s.api.core.v1.PodList",
+        "io.k8s.api.core.v1.PodSpec",
+        "io.k8s.api.core.v1.Container",
+        "io.k8s.api.apps.v1.Deployment",
+        "io.k8s.api.apps.v1.DeploymentList",
+        "io.k8s.api.autoscaling.v1.Scale",
+        "io.k8s.api.policy.v1.Eviction",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.Time",
+        "io.k8s.apimachinery.pkg.api.resource.Quantity",
+        "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+        "skiff.dev.example.v1.Widget",
+    ] {
+        assert!(defs.get(name).is_some(), "missing {name}");
+    }
+    assert_eq!(
+        defs["io.k8s.api.core.v1.Pod"]["x-kubernetes-group-version-kind"],
+        json!([{"group": "", "kind": "Pod", "version": "v1"}])
+    );
+    assert_eq!(
+        defs["io.k8s.api.apps.v1.DeploymentList"]["x-kubernetes-group-version-kind"],
+        json!([{"group": "apps", "kind": "DeploymentList", "version": "v1"}])
+    );
+    assert_eq!(
+        defs["io.k8s.api.core.v1.Pod"]["properties"]["metadata"]["$ref"],
+        "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    );
+    assert!(defs["io.k8s.api.core.v1.Pod"].get("required").is_none());
+    let int_or_string = &defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
+    assert_eq!(int_or_string["type"], "string");
+    assert_eq!(int_or_string["format"], "int-or-string");
+    assert_eq!(
+        defs["io.k8s.apimachinery.pkg.api.resource.Quantity"]["type"],
+        "string"
+    );
+    assert_eq!(
+        defs["io.k8s.apimachinery.pkg.apis.meta.v1.Time"]["format"],
+        "date-time"
+    );
+    let containers = &defs["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
+    assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
+    assert_eq!(containers["x-kubernetes-patch-strategy"], "merge");
+    let mounts = &defs["io.k8s.api.core.v1.Container"]["properties"]["volumeMounts"];
+    assert_eq!(mounts["x-kubernetes-patch-merge-key"], "mountPath");
+    let delete_gvks = defs["io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"]
+        ["x-kubernetes-group-version-kind"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        delete_gvks.contains(&json!({"group": "apps", "kind": "DeleteOptions", "version": "v1"}))
+    );
+}
+
+#[test]
+fn v2_has_upstream_paths_and_operations() {
+    let doc = v2();
+    let paths = &doc["paths"];
+    let item = &paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"];
+    assert_eq!(
+        item["patch"]["operationId"],
+        "patchAppsV1NamespacedDeployment"
+    );
+    assert_eq!(item["patch"]["x-kubernetes-action"], "patch");
+    assert_eq!(
+        item["patch"]["x-kubernetes-group-version-kind"],
+        json!({"group": "apps", "kind": "Deployment", "version": "v1"})
+    );
+    let names: Vec<&str> = item["patch"]["parameters"]
+        .as_array()
+        .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        names,
+        ["body", "dryRun", "fieldManager", "fieldValidation", "force"]
+    );
+    assert_eq!(
+        paths["/api/v1/pods"]["get"]["operationId"],
+        "listCoreV1PodForAllNamespaces"
+    );
+    assert_eq!(
+        paths["/api/v1/namespaces"]["post"]["operationId"],
+        "createCoreV1Namespace"
+    );
+    assert_eq!(
+        paths["/api/v1/namespaces/{namespace}/pods"]["delete"]["x-kubernetes-action"],
+        "deletecollection"
+    );
+    assert_eq!(
+        paths["/api/v1/watch/namespaces/{namespace}/pods/{name}"]["get"]["x-kubernetes-action"],
+        "watch"
+    );
+    let scale = &paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"];
+    assert_eq!(
+        scale["put"]["operationId"],
+        "replaceAppsV1NamespacedDeploymentScale"
+    );
+    assert_eq!(
+        scale["put"]["x-kubernetes-group-version-kind"]["kind"],
+        "Scale"
+    );
+    let log = &paths["/api/v1/namespaces/{namespace}/pods/{name}/log"]["get"];
+    assert_eq!(log["operationId"], "readCoreV1NamespacedPodLog");
+    let exec = &paths["/api/v1/namespaces/{namespace}/pods/{name}/exec"]["post"];
+    assert_eq!(exec["x-kubernetes-action"], "connect");
+    assert_eq!(exec["operationId"], "connectCoreV1PostNamespacedPodExec");
+    let eviction = &paths["/api/v1/namespaces/{namespace}/pods/{name}/eviction"]["post"];
+    assert_eq!(
+        eviction["parameters"][0]["schema"]["$ref"],
+        "#/definitions/io.k8s.api.policy.v1.Eviction"
+    );
+    assert_eq!(
+        paths["/apis/example.skiff.dev/v1beta1/widgets"]["get"]["operationId"],
+        "listExampleSkiffDevV1beta1WidgetForAllNamespaces"
+    );
+}
+
+#[test]
+fn v3_root_lists_group_versions_with_hashes() {
+    let root = docs().v3_root();
+    for key in [
+        "api/v1",
+        "apis/apps/v1",
+        "apis/example.skiff.dev/v1",
+        "apis/example.skiff.dev/v1beta1",
+    ] {
+        let url = root["paths"][key]["serverRelativeURL"]
+            .as_str()
+            .unwrap_or_default();
+        let hash = docs().v3_hash(key).unwrap_or_default();
+        assert_eq!(url, format!("/openapi/v3/{key}?hash={hash}"));
+        assert_eq!(hash.len(), 128);
+    }
+    assert!(docs().v3_document("/apis/apps/v1").is_some());
+    assert!(docs().v3_document("apis/apps/v2").is_none());
+}
+
+/// What kubectl's QueryParamVerifierV3 does: the first PATCH operation for the kind must
+/// list the parameter.
+fn supports_query_param(doc: &Value, gvk: Value, param: &str) -> bool {
+    let mut found = false;
+    for item in doc["paths"].as_object().into_iter().flat_map(Map::values) {
+        let op = &item["patch"];
+        if op["x-kubernetes-group-version-kind"] != gvk {
+            continue;
+        }
+        found = true;
+        let has = op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == param && p["in"] == "query"));
+        if !has {
+            return false;
+        }
+    }
+    found
+}
+
+#[test]
+fn v3_document_supports_server_side_field_validation() {
+    let apps = v3("apis/apps/v1");
+    assert_eq!(apps["openapi"], "3.0.0");
+    let deploy = json!({"group": "apps", "kind": "Deployment", "version": "v1"});
+    assert!(supports_query_param(
+        &apps,
+        deploy.clone(),
+        "fieldValidation"
+    ));
+    assert!(supports_query_param(&apps, deploy, "dryRun"));
+    let core = v3("api/v1");
+    let pod = json!({"group": "", "kind": "Pod", "version": "v1"});
+    assert!(supports_query_param(&core, pod, "fieldValidation"));
+    let widget = json!({"group": "example.skiff.dev", "kind": "Widget", "version": "v1"});
+    assert!(supports_query_param(
+        &v3("apis/example.skiff.dev/v1"),
+        widget,
+        "fieldValidation"
+    ));
+    let post = &core["paths"]["/api/v1/namespaces/{namespace}/pods"]["post"];
+    assert!(
+        post["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "fieldValidation"))
+    );
+    assert_eq!(
+        post["requestBody"]["content"]["*/*"]["schema"]["$ref"],
+        "#/components/schemas/io.k8s.api.core.v1.Pod"
+    );
+}
+
+#[test]
+fn v3_schemas_resolve_like_kubectl_explain() {
+    let doc = v3("apis/apps/v1");
+    let schemas = doc["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let deployment = schemas
+        .values()
+        .find(|s| {
+            s["x-kubernetes-group-version-kind"]
+                .as_array()
+                .is_some_and(|g| {
+                    g.contains(&json!({"group": "apps", "kind": "Deployment", "version": "v1"}))
+                })
+        })
+        .cloned()
+        .unwrap_or_default();
+    let spec_prop = &deployment["properties"]["spec"];
+    assert!(
+        spec_prop["description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
+    assert_eq!(
+        spec_prop["allOf"][0]["$ref"],
+        "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"
+    );
+    let spec = resolve(&doc, spec_prop);
+    let strategy = resolve(&doc, &spec["properties"]["strategy"]);
+    assert_eq!(
+        spec["properties"]["strategy"]["x-kubernetes-patch-strategy"],
+        "retainKeys"
+    );
+    for field in ["type", "rollingUpdate"] {
+        let d = strategy["properties"][field]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(!d.is_empty(), "strategy.{field} has no description");
+    }
+    let max_surge = resolve(
+        &doc,
+        &resolve(&doc, &strategy["properties"]["rollingUpdate"])["properties"]["maxSurge"],
+    );
+    assert_eq!(max_surge["format"], "int-or-string");
+    // Every reference resolves inside the document.
+    let mut refs = Vec::new();
+    collect_v3_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(schemas.contains_key(name), "dangling {r}");
+    }
+}
+
+fn collect_v3_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, c) in m {
+                match (k.as_str(), c) {
+                    ("$ref", Value::String(s)) => out.push(s.clone()),
+                    _ => collect_v3_refs(c, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| collect_v3_refs(c, out)),
+        _ => {}
+    }
+}
+
+/// The JSON a decoded protobuf schema stands for (the subset we emit).
+fn schema_json(s: &Schema) -> Value {
+    let mut m = Map::new();
+    let mut text = |k: &str, v: &str| {
+        if !v.is_empty() {
+            m.insert(k.into(), v.into());
+        }
+    };
+    text("$ref", &s.r#ref);
+    text("format", &s.format);
+    text("title", &s.title);
+    text("description", &s.description);
+    text("pattern", &s.pattern);
+    let any = |a: &proto::Any| serde_json::from_str::<Value>(&a.yaml).unwrap_or_default();
+    if let Some(d) = &s.default {
+        m.insert("default".into(), any(d));
+    }
+    if !s.required.is_empty() {
+        m.insert("required".into(), json!(s.required));
+    }
+    if !s.r#enum.is_empty() {
+        m.insert("enum".into(), s.r#enum.iter().map(any).collect());
+    }
+    if let Some(t) = &s.r#type {
+        m.insert(
+            "type".into(),
+            match t.value.as_slice() {
+                [one] => one.as_str().into(),
+                many => json!(many),
+            },
+        );
+    }
+    if let Some(items) = &s.items {
+        if let [one] = items.schema.as_slice() {
+            m.insert("items".into(), schema_json(one));
+        }
+    }
+    match s
+        .additional_properties
+        .as_deref()
+        .and_then(|a| a.oneof.as_ref())
+    {
+        Some(proto::additional_properties_item::Oneof::Schema(a)) => {
+            m.insert("additionalProperties".into(), schema_json(a));
+        }
+        Some(proto::additional_properties_item::Oneof::Boolean(b)) => {
+            m.insert("additionalProperties".into(), (*b).into());
+        }
+        None => {}
+    }
+    if !s.all_of.is_empty() {
+        m.insert("allOf".into(), s.all_of.iter().map(schema_json).collect());
+    }
+    if let Some(p) = &s.properties {
+        let props: Map<String, Value> = p
+            .additional_properties
+            .iter()
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    n.value.as_ref().map(schema_json).unwrap_or_default(),
+                )
+            })
+            .collect();
+        m.insert("properties".into(), Value::Object(props));
+    }
+    if s.unique_items {
+        m.insert("uniqueItems".into(), true.into());
+    }
+    if s.read_only {
+        m.insert("readOnly".into(), true.into());
+    }
+    for ext in &s.vendor_extension {
+        m.insert(
+            ext.name.clone(),
+            ext.value.as_ref().map(any).unwrap_or_default(),
+        );
+    }
+    Value::Object(m)
+}
+
+#[test]
+fn protobuf_decodes_back_to_the_json_document() {
+    let decoded = Document::decode(docs().v2_protobuf());
+    assert!(decoded.is_ok(), "{decoded:?}");
+    let decoded = decoded.unwrap_or_default();
+    let json_doc = v2();
+    assert_eq!(decoded.swagger, "2.0");
+    assert_eq!(
+        decoded.info.as_ref().map(|i| i.version.as_str()),
+        Some(INFO_VERSION)
+    );
+    let defs = decoded
+        .definitions
+        .unwrap_or_default()
+        .additional_properties;
+    let json_defs = json_doc["definitions"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(defs.len(), json_defs.len());
+    for d in &defs {
+        let back = d.value.as_ref().map(schema_json).unwrap_or_default();
+        assert_eq!(back, json_defs[&d.name], "definition {} differs", d.name);
+    }
+    // The QueryParamVerifier (v2) view of the PATCH operation.
+    let paths = decoded.paths.unwrap_or_default().path;
+    assert_eq!(
+        paths.len(),
+        json_doc["paths"].as_object().map(Map::len).unwrap_or(0)
+    );
+    let item = paths
+        .iter()
+        .find(|p| p.name == "/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+        .and_then(|p| p.value.clone())
+        .unwrap_or_default();
+    let patch = item.patch.unwrap_or_default();
+    let gvk = patch
+        .vendor_extension
+        .iter()
+        .find(|e| e.name == "x-kubernetes-group-version-kind")
+        .and_then(|e| e.value.as_ref())
+        .and_then(|a| serde_json::from_str::<Value>(&a.yaml).ok());
+    assert_eq!(
+        gvk,
+        Some(json!({"group": "apps", "kind": "Deployment", "version": "v1"}))
+    );
+    let query_names: Vec<String> = patch
+        .parameters
+        .iter()
+        .filter_map(|p| match &p.oneof {
+            Some(proto::parameters_item::Oneof::Parameter(proto::Parameter {
+                oneof: Some(proto::parameter::Oneof::NonBodyParameter(nb)),
+            })) => match &nb.oneof {
+                Some(proto::non_body_parameter::Oneof::QueryParameterSubSchema(q)) => {
+                    Some(q.name.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert!(query_names.iter().any(|n| n == "fieldValidation"));
+    let body = patch.parameters.first().and_then(|p| match &p.oneof {
+        Some(proto::parameters_item::Oneof::Parameter(proto::Parameter {
+            oneof: Some(proto::parameter::Oneof::BodyParameter(b)),
+        })) => b.schema.as_ref().map(|s| s.r#ref.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        body.as_deref(),
+        Some("#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
+    );
+}
+
+#[test]
+fn accept_header_selects_protobuf() {
+    assert!(wants_v2_protobuf(
+        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    ));
+    assert!(wants_v2_protobuf(
+        "application/json;q=0.5, application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    ));
+    assert!(!wants_v2_protobuf("application/json"));
+    assert!(!wants_v2_protobuf(""));
+}
