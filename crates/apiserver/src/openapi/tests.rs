@@ -69,7 +69,7 @@ fn definitions_use_upstream_names() {
         "io.k8s.apimachinery.pkg.apis.meta.v1.Time",
         "io.k8s.apimachinery.pkg.api.resource.Quantity",
         "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
-        "skiff.dev.example.v1.Widget",
+        "dev.skiff.example.v1.Widget",
     ] {
         assert!(defs.get(name).is_some(), "missing {name}");
     }
@@ -482,4 +482,67 @@ fn accept_header_selects_protobuf() {
     ));
     assert!(!wants_v2_protobuf("application/json"));
     assert!(!wants_v2_protobuf(""));
+}
+
+/// Writes every document for the test registry into `$SKIFF_OPENAPI_DUMP` (for trying them
+/// with a real kubectl behind a throw-away file server). Run with `--ignored`.
+#[test]
+#[ignore]
+fn dump_documents() {
+    use crate::discovery::{self, AggregatedKind, DiscoveryVersion};
+    let Ok(dir) = std::env::var("SKIFF_OPENAPI_DUMP") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let resources = fixture();
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("openapi/v2.json".into(), docs().v2_json().to_vec()),
+        ("openapi/v2.pb".into(), docs().v2_protobuf().to_vec()),
+        (
+            "openapi/v3".into(),
+            docs().v3_root().to_string().into_bytes(),
+        ),
+        (
+            "api.json".into(),
+            discovery::api_versions().to_string().into_bytes(),
+        ),
+        (
+            "apis.json".into(),
+            discovery::api_group_list_for(&resources)
+                .to_string()
+                .into_bytes(),
+        ),
+    ];
+    for (kind, name) in [
+        (AggregatedKind::Core, "api"),
+        (AggregatedKind::Apis, "apis"),
+    ] {
+        for v in [DiscoveryVersion::V2, DiscoveryVersion::V2Beta1] {
+            let doc = discovery::aggregated_for(&resources, kind, v);
+            files.push((
+                format!("{name}.{}.json", v.as_str()),
+                doc.to_string().into_bytes(),
+            ));
+        }
+    }
+    for (group, versions) in discovery::groups_of(&resources) {
+        for version in versions {
+            let key = paths::prefix(group, version)
+                .trim_start_matches('/')
+                .to_string();
+            if let Some(doc) = discovery::api_resource_list_for(&resources, group, version) {
+                files.push((format!("{key}.json"), doc.to_string().into_bytes()));
+            }
+            if let Some(doc) = docs().v3_document(&key) {
+                files.push((format!("openapi/v3/{key}"), doc.to_vec()));
+            }
+        }
+    }
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            assert!(std::fs::create_dir_all(parent).is_ok());
+        }
+        assert!(std::fs::write(&path, bytes).is_ok());
+    }
 }
