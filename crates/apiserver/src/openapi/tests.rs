@@ -499,7 +499,7 @@ fn dump_documents() {
         ("openapi/v2.json".into(), docs().v2_json().to_vec()),
         ("openapi/v2.pb".into(), docs().v2_protobuf().to_vec()),
         (
-            "openapi/v3".into(),
+            "openapi/v3.json".into(),
             docs().v3_root().to_string().into_bytes(),
         ),
         (
