@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::proto::{self, Document, Schema};
 use super::*;
 use crate::discovery::tests::fixture;
+use skiff_api::Resource;
 
 fn docs() -> &'static Documents {
     static DOCS: OnceLock<Documents> = OnceLock::new();
@@ -292,6 +293,10 @@ fn v3_schemas_resolve_like_kubectl_explain() {
         &resolve(&doc, &strategy["properties"]["rollingUpdate"])["properties"]["maxSurge"],
     );
     assert_eq!(max_surge["format"], "int-or-string");
+    assert_eq!(
+        max_surge["oneOf"],
+        json!([{"type": "integer"}, {"type": "string"}])
+    );
     // Every reference resolves inside the document.
     let mut refs = Vec::new();
     collect_v3_refs(&doc, &mut refs);
@@ -315,6 +320,64 @@ fn collect_v3_refs(v: &Value, out: &mut Vec<String>) {
         Value::Array(a) => a.iter().for_each(|c| collect_v3_refs(c, out)),
         _ => {}
     }
+}
+
+#[test]
+fn every_known_kind_builds_with_resolvable_references() {
+    let resources: Vec<Resource> = kinds::known_kinds()
+        .into_iter()
+        .map(|k| {
+            let plural: &'static str =
+                Box::leak(format!("{}s", k.kind.to_lowercase()).into_boxed_str());
+            Resource {
+                group: k.group,
+                version: k.version,
+                kind: k.kind,
+                plural,
+                singular: plural,
+                namespaced: true,
+                short_names: &[],
+                categories: &[],
+                has_status: true,
+                has_scale: true,
+                verbs: &[
+                    "create",
+                    "delete",
+                    "deletecollection",
+                    "get",
+                    "list",
+                    "patch",
+                    "update",
+                    "watch",
+                ],
+                storage_version: k.version,
+                storage_group: k.group,
+            }
+        })
+        .collect();
+    let docs = Documents::build(&resources);
+    assert!(docs.is_ok());
+    let docs = docs.unwrap_or_default();
+    let root = docs.v3_root();
+    let keys: Vec<String> = root["paths"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    assert!(keys.len() > 30, "{keys:?}");
+    for key in keys {
+        let doc: Value = docs
+            .v3_document(&key)
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or_default();
+        let schemas = &doc["components"]["schemas"];
+        let mut refs = Vec::new();
+        collect_v3_refs(&doc, &mut refs);
+        for r in refs {
+            let name = r.trim_start_matches("#/components/schemas/");
+            assert!(schemas.get(name).is_some(), "{key}: dangling {r}");
+        }
+    }
+    assert!(Document::decode(docs.v2_protobuf()).is_ok());
 }
 
 /// The JSON a decoded protobuf schema stands for (the subset we emit).

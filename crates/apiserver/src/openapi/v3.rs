@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::params::{In, Param};
 use super::paths::{Body, Operation, PATCH_TYPES, PathSpec, Reply};
-use super::schemas::{DELETE_OPTIONS, Definitions, PATCH, V2_REF};
+use super::schemas::{DELETE_OPTIONS, Definitions, INT_OR_STRING, PATCH, QUANTITY, V2_REF};
 use super::v2::status_text;
 
 /// Prefix of a v3 schema reference.
@@ -21,7 +21,9 @@ pub(crate) fn document(paths: &[PathSpec], defs: &Definitions, version: &str) ->
     let mut schemas = Map::new();
     for name in defs.closure(roots) {
         if let Some(schema) = defs.defs.get(&name) {
-            schemas.insert(name, convert_schema(schema));
+            let mut converted = convert_schema(schema);
+            one_of_scalars(&name, &mut converted);
+            schemas.insert(name, converted);
         }
     }
     json!({
@@ -71,6 +73,22 @@ pub(crate) fn convert_schema(v: &Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.iter().map(convert_schema).collect()),
         other => other.clone(),
+    }
+}
+
+/// Quantity and IntOrString accept two JSON types; v3 says so with `oneOf` (v2 cannot).
+fn one_of_scalars(name: &str, schema: &mut Value) {
+    let types = match name {
+        QUANTITY => ["string", "number"],
+        INT_OR_STRING => ["integer", "string"],
+        _ => return,
+    };
+    if let Value::Object(map) = schema {
+        map.remove("type");
+        map.insert(
+            "oneOf".into(),
+            json!([{"type": types[0]}, {"type": types[1]}]),
+        );
     }
 }
 
