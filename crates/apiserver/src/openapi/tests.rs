@@ -412,10 +412,8 @@ fn schema_json(s: &Schema) -> Value {
             },
         );
     }
-    if let Some(items) = &s.items {
-        if let [one] = items.schema.as_slice() {
-            m.insert("items".into(), schema_json(one));
-        }
+    if let Some([one]) = s.items.as_ref().map(|i| i.schema.as_slice()) {
+        m.insert("items".into(), schema_json(one));
     }
     match s
         .additional_properties
