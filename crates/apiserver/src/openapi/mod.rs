@@ -5,6 +5,7 @@
 //! 0.1 s in a release build and under 1 s in a debug build (see the `generation_time` test).
 
 mod kinds;
+mod operation;
 mod params;
 mod patch_meta;
 mod paths;

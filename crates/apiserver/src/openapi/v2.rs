@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::operation::{Body, Operation, PATCH_TYPES, PathSpec, Reply};
 use super::params::Param;
-use super::paths::{Body, Operation, PATCH_TYPES, PathSpec, Reply};
 use super::schemas::{DELETE_OPTIONS, Definitions, PATCH, V2_REF};
 
 /// The whole document.

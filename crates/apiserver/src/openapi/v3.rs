@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::operation::{Body, Operation, PATCH_TYPES, PathSpec, Reply};
 use super::params::{In, Param};
-use super::paths::{Body, Operation, PATCH_TYPES, PathSpec, Reply};
 use super::schemas::{DELETE_OPTIONS, Definitions, INT_OR_STRING, PATCH, QUANTITY, V2_REF};
 use super::v2::status_text;
 
