@@ -113,9 +113,13 @@ pub(crate) fn collect_refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Builds every definition: each kind k8s-openapi knows, its List kind, and the meta types.
-pub(crate) fn build() -> Definitions {
-    let table = kinds::known_kinds();
+/// Builds the definitions of the kinds `wanted` says yes to (group, version, kind), their
+/// List kinds, and the meta types.
+pub(crate) fn build(wanted: impl Fn(&str, &str, &str) -> bool) -> Definitions {
+    let table: Vec<_> = kinds::known_kinds()
+        .into_iter()
+        .filter(|k| wanted(k.group, k.version, k.kind))
+        .collect();
     let mut generator = SchemaSettings::draft07()
         .with(|s| {
             s.meta_schema = None;
@@ -155,6 +159,7 @@ pub(crate) fn build() -> Definitions {
     for schema in defs.values_mut() {
         fix_schema(schema);
     }
+    relax_required(&mut defs);
     fix_scalars(&mut defs);
     add_gvk_extensions(&mut defs, &by_gvk);
     super::patch_meta::apply(&mut defs);
@@ -191,6 +196,71 @@ fn list_schema(kind: &str, def: &str) -> Value {
         },
         "required": ["items"],
     })
+}
+
+/// Fields k8s-openapi (generated from a newer Kubernetes) marks required that Kubernetes 1.33,
+/// whose API we serve, does not: kubectl's client-side validation would reject objects
+/// upstream accepts.
+const REQUIRED_AFTER_1_33: &[(&str, &[&str])] = &[
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding",
+        &["spec"],
+    ),
+    (
+        "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec",
+        &["policyName", "validationActions"],
+    ),
+    (
+        "io.k8s.api.apiserverinternal.v1alpha1.ServerStorageVersion",
+        &["apiServerID", "decodableVersions", "encodingVersion"],
+    ),
+    ("io.k8s.api.apps.v1.ControllerRevision", &["data"]),
+    ("io.k8s.api.apps.v1.DaemonSet", &["spec"]),
+    ("io.k8s.api.apps.v1.Deployment", &["spec"]),
+    ("io.k8s.api.apps.v1.ReplicaSet", &["spec"]),
+    ("io.k8s.api.apps.v1.StatefulSet", &["spec"]),
+    ("io.k8s.api.authentication.v1.TokenReviewSpec", &["token"]),
+    (
+        "io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler",
+        &["spec"],
+    ),
+    (
+        "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
+        &["spec"],
+    ),
+    ("io.k8s.api.batch.v1.CronJob", &["spec"]),
+    ("io.k8s.api.coordination.v1alpha2.LeaseCandidate", &["spec"]),
+    ("io.k8s.api.coordination.v1beta1.LeaseCandidate", &["spec"]),
+    ("io.k8s.api.flowcontrol.v1.FlowSchema", &["spec"]),
+    ("io.k8s.api.flowcontrol.v1.FlowSchemaCondition", &["type"]),
+    (
+        "io.k8s.api.flowcontrol.v1.LimitedPriorityLevelConfiguration",
+        &["limitResponse"],
+    ),
+    (
+        "io.k8s.api.flowcontrol.v1.PriorityLevelConfiguration",
+        &["spec"],
+    ),
+    (
+        "io.k8s.api.flowcontrol.v1.PriorityLevelConfigurationCondition",
+        &["type"],
+    ),
+    ("io.k8s.api.networking.v1.IPAddress", &["spec"]),
+];
+
+/// Drops the [`REQUIRED_AFTER_1_33`] entries from the definitions' `required` lists.
+fn relax_required(defs: &mut BTreeMap<String, Value>) {
+    for (name, fields) in REQUIRED_AFTER_1_33 {
+        let Some(Value::Object(schema)) = defs.get_mut(*name) else {
+            continue;
+        };
+        if let Some(Value::Array(required)) = schema.get_mut("required") {
+            required.retain(|r| !r.as_str().is_some_and(|r| fields.contains(&r)));
+            if required.is_empty() {
+                schema.remove("required");
+            }
+        }
+    }
 }
 
 /// Per-schema clean-ups: upstream never lists `metadata` as required (k8s-openapi does,

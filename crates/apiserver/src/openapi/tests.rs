@@ -89,6 +89,15 @@ fn definitions_use_upstream_names() {
         "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
     );
     assert!(defs["io.k8s.api.core.v1.Pod"].get("required").is_none());
+    assert!(
+        defs["io.k8s.api.apps.v1.Deployment"]
+            .get("required")
+            .is_none()
+    );
+    assert_eq!(
+        defs["io.k8s.api.apps.v1.DeploymentSpec"]["required"],
+        json!(["selector", "template"])
+    );
     let int_or_string = &defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
     assert_eq!(int_or_string["type"], "string");
     assert_eq!(int_or_string["format"], "int-or-string");
@@ -404,7 +413,18 @@ fn dump_documents() {
         return;
     };
     let dir = std::path::PathBuf::from(dir);
-    let resources = fixture();
+    // SKIFF_OPENAPI_DUMP_REGISTRY=1 dumps the process-wide registry instead of the fixture.
+    let resources = if std::env::var_os("SKIFF_OPENAPI_DUMP_REGISTRY").is_some() {
+        skiff_api::registry().all().to_vec()
+    } else {
+        fixture()
+    };
+    let started = std::time::Instant::now();
+    let built = Documents::build(&resources);
+    println!("built in {:?}", started.elapsed());
+    assert!(built.is_ok());
+    let built = built.unwrap_or_default();
+    let docs = || &built;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("openapi/v2.json".into(), docs().v2_json().to_vec()),
         ("openapi/v2.pb".into(), docs().v2_protobuf().to_vec()),
