@@ -1,1 +1,699 @@
 //! Label selectors: parse the query string form and match labels.
+//!
+//! Also field selectors (`metadata.name=web,status.phase!=Running`), matched through
+//! [`crate::fields`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::Resource;
+use crate::fields;
+use crate::validation::names;
+
+/// Errors from parsing or building a selector.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectorError {
+    /// Syntax error in a `labelSelector=` query.
+    #[error("unable to parse requirement: {0}")]
+    Parse(String),
+    /// Invalid key or value (message as upstream's validation detail).
+    #[error("unable to parse requirement: {0}")]
+    Invalid(String),
+    /// Field selector term without an operator.
+    #[error("invalid selector: '{0}'; can't understand '{1}'")]
+    FieldSyntax(String, String),
+    /// Field selector names a field the kind does not index.
+    #[error("field label not supported: {0}")]
+    UnsupportedField(String),
+    /// A matchExpressions entry is malformed.
+    #[error("{0}")]
+    Expression(String),
+}
+
+/// Local result type.
+pub type Result<T> = std::result::Result<T, SelectorError>;
+
+/// A label selector operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Operator {
+    /// `=`
+    Equals,
+    /// `==`
+    DoubleEquals,
+    /// `!=`
+    NotEquals,
+    /// `in (..)`
+    In,
+    /// `notin (..)`
+    NotIn,
+    /// `key`
+    Exists,
+    /// `!key`
+    DoesNotExist,
+    /// `key>N`
+    GreaterThan,
+    /// `key<N`
+    LessThan,
+}
+
+/// One requirement: key, operator, values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    pub key: String,
+    pub op: Operator,
+    pub values: BTreeSet<String>,
+}
+
+impl Requirement {
+    /// Build and validate a requirement as upstream's `NewRequirement` does.
+    pub fn new(key: &str, op: Operator, values: Vec<String>) -> Result<Self> {
+        if let Some(msg) = names::qualified_name_error(key) {
+            return Err(SelectorError::Invalid(format!(
+                "key: Invalid value: \"{key}\": {msg}"
+            )));
+        }
+        let n = values.len();
+        match op {
+            Operator::In | Operator::NotIn if n == 0 => {
+                return Err(SelectorError::Invalid(
+                    "values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty"
+                        .into(),
+                ));
+            }
+            Operator::Equals | Operator::DoubleEquals | Operator::NotEquals if n != 1 => {
+                return Err(SelectorError::Invalid(
+                    "values: Invalid value: exact-match compatibility requires one single value"
+                        .into(),
+                ));
+            }
+            Operator::Exists | Operator::DoesNotExist if n != 0 => {
+                return Err(SelectorError::Invalid(
+                    "values: Invalid value: values set must be empty for exists and does not exist"
+                        .into(),
+                ));
+            }
+            Operator::GreaterThan | Operator::LessThan => {
+                if n != 1 || values[0].parse::<i64>().is_err() {
+                    return Err(SelectorError::Invalid(
+                        "values: Invalid value: for 'Gt', 'Lt' operators, exactly one integer value is required".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        for v in &values {
+            if !matches!(op, Operator::GreaterThan | Operator::LessThan) {
+                if let Some(msg) = names::label_value_error(v) {
+                    return Err(SelectorError::Invalid(format!(
+                        "values[0][{key}]: Invalid value: \"{v}\": {msg}"
+                    )));
+                }
+            }
+        }
+        Ok(Requirement {
+            key: key.to_string(),
+            op,
+            values: values.into_iter().collect(),
+        })
+    }
+
+    /// Does this requirement hold for `labels`?
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let value = labels.get(&self.key);
+        match self.op {
+            Operator::Equals | Operator::DoubleEquals | Operator::In => {
+                value.is_some_and(|v| self.values.contains(v))
+            }
+            Operator::NotEquals | Operator::NotIn => {
+                !value.is_some_and(|v| self.values.contains(v))
+            }
+            Operator::Exists => value.is_some(),
+            Operator::DoesNotExist => value.is_none(),
+            Operator::GreaterThan | Operator::LessThan => {
+                let (Some(have), Some(want)) = (
+                    value.and_then(|v| v.parse::<i64>().ok()),
+                    self.values
+                        .iter()
+                        .next()
+                        .and_then(|v| v.parse::<i64>().ok()),
+                ) else {
+                    return false;
+                };
+                if self.op == Operator::GreaterThan {
+                    have > want
+                } else {
+                    have < want
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = self.values.iter().next().map(String::as_str).unwrap_or("");
+        let joined = self.values.iter().cloned().collect::<Vec<_>>().join(",");
+        match self.op {
+            Operator::Equals => write!(f, "{}={first}", self.key),
+            Operator::DoubleEquals => write!(f, "{}=={first}", self.key),
+            Operator::NotEquals => write!(f, "{}!={first}", self.key),
+            Operator::In => write!(f, "{} in ({joined})", self.key),
+            Operator::NotIn => write!(f, "{} notin ({joined})", self.key),
+            Operator::Exists => write!(f, "{}", self.key),
+            Operator::DoesNotExist => write!(f, "!{}", self.key),
+            Operator::GreaterThan => write!(f, "{}>{first}", self.key),
+            Operator::LessThan => write!(f, "{}<{first}", self.key),
+        }
+    }
+}
+
+/// A label selector: all requirements must hold. Empty selects everything; a selector built
+/// from an absent (`null`) LabelSelector selects nothing, as upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LabelSelector {
+    pub requirements: Vec<Requirement>,
+    nothing: bool,
+}
+
+impl LabelSelector {
+    /// The selector that matches every object.
+    pub fn everything() -> Self {
+        Self::default()
+    }
+
+    /// The selector that matches no object.
+    pub fn nothing() -> Self {
+        LabelSelector {
+            requirements: Vec::new(),
+            nothing: true,
+        }
+    }
+
+    /// True when this selector matches every object.
+    pub fn is_empty(&self) -> bool {
+        !self.nothing && self.requirements.is_empty()
+    }
+
+    /// Parse the query form: `app=web,tier!=db,env in (a,b),!canary,release`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let tokens = lex(s)?;
+        let mut p = Parser { tokens, pos: 0 };
+        let mut requirements = Vec::new();
+        if p.peek().is_none() {
+            return Ok(Self::everything());
+        }
+        loop {
+            requirements.push(p.requirement()?);
+            match p.next() {
+                None => break,
+                Some(Token::Comma) => {
+                    if p.peek().is_none() {
+                        return Err(SelectorError::Parse(
+                            "found '', expected: identifier after ','".into(),
+                        ));
+                    }
+                }
+                Some(t) => {
+                    return Err(SelectorError::Parse(format!(
+                        "found '{}', expected: ',' or 'end of string'",
+                        t.text()
+                    )));
+                }
+            }
+        }
+        Ok(Self::from_requirements(requirements))
+    }
+
+    fn from_requirements(mut requirements: Vec<Requirement>) -> Self {
+        requirements.sort_by(|a, b| a.key.cmp(&b.key));
+        LabelSelector {
+            requirements,
+            nothing: false,
+        }
+    }
+
+    /// Build from a `metav1.LabelSelector` object (`matchLabels`, `matchExpressions`).
+    /// `null`/absent gives a selector that matches nothing; `{}` matches everything.
+    pub fn from_label_selector(value: &Value) -> Result<Self> {
+        let obj = match value {
+            Value::Null => return Ok(Self::nothing()),
+            Value::Object(o) => o,
+            _ => {
+                return Err(SelectorError::Expression(
+                    "selector must be an object".into(),
+                ));
+            }
+        };
+        let mut reqs = Vec::new();
+        if let Some(ml) = obj.get("matchLabels").and_then(Value::as_object) {
+            for (k, v) in ml {
+                let v = v.as_str().unwrap_or_default().to_string();
+                reqs.push(Requirement::new(k, Operator::Equals, vec![v])?);
+            }
+        }
+        if let Some(exprs) = obj.get("matchExpressions").and_then(Value::as_array) {
+            for e in exprs {
+                let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
+                let op = match e
+                    .get("operator")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                {
+                    "In" => Operator::In,
+                    "NotIn" => Operator::NotIn,
+                    "Exists" => Operator::Exists,
+                    "DoesNotExist" => Operator::DoesNotExist,
+                    other => {
+                        return Err(SelectorError::Expression(format!(
+                            "\"{other}\" is not a valid label selector operator"
+                        )));
+                    }
+                };
+                let values = e
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                reqs.push(Requirement::new(key, op, values)?);
+            }
+        }
+        Ok(Self::from_requirements(reqs))
+    }
+
+    /// Build from a plain map selector (Service, ReplicationController): `{app: web}`.
+    pub fn from_map(value: &Value) -> Result<Self> {
+        match value {
+            Value::Object(o) => {
+                let mut reqs = Vec::new();
+                for (k, v) in o {
+                    let v = v.as_str().unwrap_or_default().to_string();
+                    reqs.push(Requirement::new(k, Operator::Equals, vec![v])?);
+                }
+                Ok(Self::from_requirements(reqs))
+            }
+            _ => Ok(Self::everything()),
+        }
+    }
+
+    /// Does the selector hold for these labels?
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        !self.nothing && self.requirements.iter().all(|r| r.matches(labels))
+    }
+
+    /// Match against a JSON labels map (`metadata.labels`; `null` = no labels).
+    pub fn matches_value(&self, labels: &Value) -> bool {
+        self.matches(&labels_of(labels))
+    }
+
+    /// Match against an object's `metadata.labels`.
+    pub fn matches_object(&self, obj: &Value) -> bool {
+        self.matches_value(obj.pointer("/metadata/labels").unwrap_or(&Value::Null))
+    }
+}
+
+/// Labels map out of a JSON object (non-string values are skipped).
+pub fn labels_of(labels: &Value) -> BTreeMap<String, String> {
+    labels
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl fmt::Display for LabelSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.requirements.iter().map(|r| r.to_string()).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Ident(String),
+    Comma,
+    Open,
+    Close,
+    Eq,
+    DoubleEq,
+    NotEq,
+    Bang,
+    Gt,
+    Lt,
+    In,
+    NotIn,
+}
+
+impl Token {
+    fn text(&self) -> &str {
+        match self {
+            Token::Ident(s) => s,
+            Token::Comma => ",",
+            Token::Open => "(",
+            Token::Close => ")",
+            Token::Eq => "=",
+            Token::DoubleEq => "==",
+            Token::NotEq => "!=",
+            Token::Bang => "!",
+            Token::Gt => ">",
+            Token::Lt => "<",
+            Token::In => "in",
+            Token::NotIn => "notin",
+        }
+    }
+}
+
+fn lex(s: &str) -> Result<Vec<Token>> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            c if c.is_whitespace() => i += 1,
+            ',' => {
+                out.push(Token::Comma);
+                i += 1;
+            }
+            '(' => {
+                out.push(Token::Open);
+                i += 1;
+            }
+            ')' => {
+                out.push(Token::Close);
+                i += 1;
+            }
+            '>' => {
+                out.push(Token::Gt);
+                i += 1;
+            }
+            '<' => {
+                out.push(Token::Lt);
+                i += 1;
+            }
+            '=' if next == Some('=') => {
+                out.push(Token::DoubleEq);
+                i += 2;
+            }
+            '=' => {
+                out.push(Token::Eq);
+                i += 1;
+            }
+            '!' if next == Some('=') => {
+                out.push(Token::NotEq);
+                i += 2;
+            }
+            '!' => {
+                out.push(Token::Bang);
+                i += 1;
+            }
+            _ => {
+                let start = i;
+                while i < chars.len() && !chars[i].is_whitespace() && !",()=!<>".contains(chars[i])
+                {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                out.push(match word.as_str() {
+                    "in" => Token::In,
+                    "notin" => Token::NotIn,
+                    _ => Token::Ident(word),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn ident(&mut self, what: &str) -> Result<String> {
+        match self.next() {
+            Some(Token::Ident(s)) => Ok(s),
+            // Keywords are valid label keys/values in identifier position.
+            Some(Token::In) => Ok("in".into()),
+            Some(Token::NotIn) => Ok("notin".into()),
+            Some(t) => Err(SelectorError::Parse(format!(
+                "found '{}', expected: {what}",
+                t.text()
+            ))),
+            None => Err(SelectorError::Parse(format!("found '', expected: {what}"))),
+        }
+    }
+
+    fn requirement(&mut self) -> Result<Requirement> {
+        if self.peek() == Some(&Token::Bang) {
+            self.pos += 1;
+            let key = self.ident("identifier after '!'")?;
+            return Requirement::new(&key, Operator::DoesNotExist, vec![]);
+        }
+        let key = self.ident("identifier")?;
+        let op = match self.peek() {
+            None | Some(Token::Comma) => return Requirement::new(&key, Operator::Exists, vec![]),
+            Some(Token::Eq) => Operator::Equals,
+            Some(Token::DoubleEq) => Operator::DoubleEquals,
+            Some(Token::NotEq) => Operator::NotEquals,
+            Some(Token::In) => Operator::In,
+            Some(Token::NotIn) => Operator::NotIn,
+            Some(Token::Gt) => Operator::GreaterThan,
+            Some(Token::Lt) => Operator::LessThan,
+            Some(t) => {
+                return Err(SelectorError::Parse(format!(
+                    "found '{}', expected: in, notin, =, ==, !=, gt, lt",
+                    t.text()
+                )));
+            }
+        };
+        self.pos += 1;
+        let values = if matches!(op, Operator::In | Operator::NotIn) {
+            self.value_set()?
+        } else {
+            // An empty value (`app=`) is allowed: the next token is ',' or the end.
+            match self.peek() {
+                None | Some(Token::Comma) => vec![String::new()],
+                _ => vec![self.ident("identifier")?],
+            }
+        };
+        Requirement::new(&key, op, values)
+    }
+
+    fn value_set(&mut self) -> Result<Vec<String>> {
+        match self.next() {
+            Some(Token::Open) => {}
+            Some(t) => {
+                return Err(SelectorError::Parse(format!(
+                    "found '{}', expected: '('",
+                    t.text()
+                )));
+            }
+            None => return Err(SelectorError::Parse("found '', expected: '('".into())),
+        }
+        let mut values = Vec::new();
+        loop {
+            match self.peek() {
+                Some(Token::Close) => {
+                    self.pos += 1;
+                    // `in ()` and a trailing comma give an empty value, as upstream.
+                    if values.is_empty() {
+                        values.push(String::new());
+                    }
+                    return Ok(values);
+                }
+                Some(Token::Comma) => {
+                    self.pos += 1;
+                    if values.is_empty() {
+                        values.push(String::new());
+                    }
+                    if matches!(self.peek(), Some(Token::Comma) | Some(Token::Close)) {
+                        values.push(String::new());
+                    }
+                }
+                _ => values.push(self.ident("',', ')' or identifier")?),
+            }
+        }
+    }
+}
+
+/// A field selector operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldOp {
+    /// `=` or `==`
+    Equals,
+    /// `!=`
+    NotEquals,
+}
+
+/// One field selector term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldTerm {
+    pub field: String,
+    pub op: FieldOp,
+    pub value: String,
+}
+
+/// A field selector: all terms must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FieldSelector {
+    pub terms: Vec<FieldTerm>,
+}
+
+impl FieldSelector {
+    /// Parse `a=b,c!=d,e==f`. Backslash escapes `\,`, `\=`, `\\` as upstream.
+    pub fn parse(s: &str) -> Result<Self> {
+        let mut terms = Vec::new();
+        for part in split_unescaped(s, ',') {
+            if part.is_empty() {
+                continue;
+            }
+            let term = parse_field_term(&part)
+                .ok_or_else(|| SelectorError::FieldSyntax(s.to_string(), part.clone()))?;
+            terms.push(term);
+        }
+        Ok(FieldSelector { terms })
+    }
+
+    /// Check every term names a field `res` supports.
+    pub fn validate(&self, res: &Resource) -> Result<()> {
+        for t in &self.terms {
+            if !fields::supported(res, &t.field) {
+                return Err(SelectorError::UnsupportedField(t.field.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when there are no terms.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Does every term hold for `obj`? Unsupported fields never match.
+    pub fn matches(&self, res: &Resource, obj: &Value) -> bool {
+        self.terms.iter().all(|t| {
+            let Some(v) = fields::field_value(res, obj, &t.field) else {
+                return false;
+            };
+            match t.op {
+                FieldOp::Equals => v == t.value,
+                FieldOp::NotEquals => v != t.value,
+            }
+        })
+    }
+
+    /// If the selector pins `metadata.name` (e.g. `kubectl get pod x -w`), that name.
+    pub fn name(&self) -> Option<&str> {
+        self.terms
+            .iter()
+            .find(|t| t.field == "metadata.name" && t.op == FieldOp::Equals)
+            .map(|t| t.value.as_str())
+    }
+}
+
+impl fmt::Display for FieldSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .terms
+            .iter()
+            .map(|t| {
+                let op = if t.op == FieldOp::Equals { "=" } else { "!=" };
+                format!("{}{op}{}", escape(&t.field), escape(&t.value))
+            })
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(',', "\\,")
+        .replace('=', "\\=")
+}
+
+/// Split on `sep` where it is not escaped by a backslash; escapes are kept for later.
+fn split_unescaped(s: &str, sep: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            cur.push(c);
+            if let Some(n) = chars.next() {
+                cur.push(n);
+            }
+        } else if c == sep {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn parse_field_term(part: &str) -> Option<FieldTerm> {
+    let chars: Vec<char> = part.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 2,
+            '!' if chars.get(i + 1) == Some(&'=') => {
+                return Some(term(&chars[..i], FieldOp::NotEquals, &chars[i + 2..]));
+            }
+            '=' if chars.get(i + 1) == Some(&'=') => {
+                return Some(term(&chars[..i], FieldOp::Equals, &chars[i + 2..]));
+            }
+            '=' => return Some(term(&chars[..i], FieldOp::Equals, &chars[i + 1..])),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn term(field: &[char], op: FieldOp, value: &[char]) -> FieldTerm {
+    FieldTerm {
+        field: unescape(field.iter().collect::<String>().trim()),
+        op,
+        value: unescape(&value.iter().collect::<String>()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,3 @@
 //! Validation as upstream: names, labels, required and immutable fields.
+
+pub mod names;
