@@ -21,10 +21,10 @@ pub fn apply(res: &Resource, obj: &mut Value) {
     match (res.group, res.kind) {
         ("", "Pod") => pod::pod(obj),
         ("", "PodTemplate") => {
-            if let Some(t) = existing(obj, "template") {
-                if let Some(s) = child(t, "spec") {
-                    pod::pod_spec(s);
-                }
+            if let Some(t) = existing(obj, "template")
+                && let Some(s) = child(t, "spec")
+            {
+                pod::pod_spec(s);
             }
         }
         ("", "ReplicationController") => replication_controller(obj),
@@ -89,23 +89,21 @@ fn with_spec(obj: &mut Value, f: impl FnOnce(&mut Value)) {
 fn replication_controller(obj: &mut Value) {
     let template_labels = obj.pointer("/spec/template/metadata/labels").cloned();
     if let Some(labels) = template_labels.filter(|l| l.as_object().is_some_and(|m| !m.is_empty())) {
-        if let Some(spec) = child(obj, "spec") {
-            if spec
+        if let Some(spec) = child(obj, "spec")
+            && spec
                 .get("selector")
                 .and_then(Value::as_object)
                 .is_none_or(|m| m.is_empty())
-            {
-                spec["selector"] = labels.clone();
-            }
+        {
+            spec["selector"] = labels.clone();
         }
-        if let Some(meta) = child(obj, "metadata") {
-            if meta
+        if let Some(meta) = child(obj, "metadata")
+            && meta
                 .get("labels")
                 .and_then(Value::as_object)
                 .is_none_or(|m| m.is_empty())
-            {
-                meta["labels"] = labels;
-            }
+        {
+            meta["labels"] = labels;
         }
     }
     with_spec(obj, |s| {
@@ -119,11 +117,11 @@ fn deployment(obj: &mut Value) {
         set(s, "replicas", json!(1));
         if let Some(strategy) = child(s, "strategy") {
             set(strategy, "type", json!("RollingUpdate"));
-            if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-                if let Some(ru) = child(strategy, "rollingUpdate") {
-                    set(ru, "maxUnavailable", json!("25%"));
-                    set(ru, "maxSurge", json!("25%"));
-                }
+            if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+                && let Some(ru) = child(strategy, "rollingUpdate")
+            {
+                set(ru, "maxUnavailable", json!("25%"));
+                set(ru, "maxSurge", json!("25%"));
             }
         }
         set(s, "revisionHistoryLimit", json!(10));
@@ -136,11 +134,11 @@ fn daemon_set(obj: &mut Value) {
     with_spec(obj, |s| {
         if let Some(us) = child(s, "updateStrategy") {
             set(us, "type", json!("RollingUpdate"));
-            if us.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-                if let Some(ru) = child(us, "rollingUpdate") {
-                    set(ru, "maxUnavailable", json!(1));
-                    set(ru, "maxSurge", json!(0));
-                }
+            if us.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+                && let Some(ru) = child(us, "rollingUpdate")
+            {
+                set(ru, "maxUnavailable", json!(1));
+                set(ru, "maxSurge", json!(0));
             }
         }
         set(s, "revisionHistoryLimit", json!(10));
@@ -154,10 +152,10 @@ fn stateful_set(obj: &mut Value) {
         set(s, "podManagementPolicy", json!("OrderedReady"));
         if let Some(us) = child(s, "updateStrategy") {
             set(us, "type", json!("RollingUpdate"));
-            if us.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-                if let Some(ru) = child(us, "rollingUpdate") {
-                    set(ru, "partition", json!(0));
-                }
+            if us.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+                && let Some(ru) = child(us, "rollingUpdate")
+            {
+                set(ru, "partition", json!(0));
             }
         }
         set(s, "revisionHistoryLimit", json!(10));
@@ -207,10 +205,10 @@ fn cron_job(obj: &mut Value) {
         set(s, "suspend", json!(false));
         set(s, "successfulJobsHistoryLimit", json!(3));
         set(s, "failedJobsHistoryLimit", json!(1));
-        if let Some(jt) = existing(s, "jobTemplate") {
-            if let Some(js) = existing(jt, "spec") {
-                pod::template(js);
-            }
+        if let Some(jt) = existing(s, "jobTemplate")
+            && let Some(js) = existing(jt, "spec")
+        {
+            pod::template(js);
         }
     });
 }
@@ -223,12 +221,11 @@ fn service_spec(s: &mut Value) {
         .and_then(Value::as_str)
         .unwrap_or("ClusterIP")
         .to_string();
-    if s.get("sessionAffinity").and_then(Value::as_str) == Some("ClientIP") {
-        if let Some(cfg) = child(s, "sessionAffinityConfig") {
-            if let Some(ip) = child(cfg, "clientIP") {
-                set(ip, "timeoutSeconds", json!(10800));
-            }
-        }
+    if s.get("sessionAffinity").and_then(Value::as_str) == Some("ClientIP")
+        && let Some(cfg) = child(s, "sessionAffinityConfig")
+        && let Some(ip) = child(cfg, "clientIP")
+    {
+        set(ip, "timeoutSeconds", json!(10800));
     }
     for p in items(s, "ports") {
         set(p, "protocol", json!("TCP"));
@@ -259,11 +256,11 @@ fn namespace(obj: &mut Value) {
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .map(str::to_string);
-    if let (Some(name), Some(meta)) = (name, child(obj, "metadata")) {
-        if let Some(labels) = child(meta, "labels") {
-            // Upstream always (re)sets this label to the name.
-            labels["kubernetes.io/metadata.name"] = json!(name);
-        }
+    if let (Some(name), Some(meta)) = (name, child(obj, "metadata"))
+        && let Some(labels) = child(meta, "labels")
+    {
+        // Upstream always (re)sets this label to the name.
+        labels["kubernetes.io/metadata.name"] = json!(name);
     }
     with_spec(obj, |s| set(s, "finalizers", json!(["kubernetes"])));
     if let Some(st) = child(obj, "status") {

@@ -234,10 +234,10 @@ impl fmt::Display for Quantity {
         let sign = if self.nanos < 0 { "-" } else { "" };
         let abs = self.nanos.unsigned_abs();
         let nano = NANO as u128;
-        if self.format == Format::BinarySI && abs % nano == 0 && abs / nano >= 1024 {
+        if self.format == Format::BinarySI && abs.is_multiple_of(nano) && abs / nano >= 1024 {
             let mut units = abs / nano;
             let mut power = 0;
-            while power < 6 && units % 1024 == 0 {
+            while power < 6 && units.is_multiple_of(1024) {
                 units /= 1024;
                 power += 1;
             }
@@ -247,7 +247,7 @@ impl fmt::Display for Quantity {
         // Decimal: exponent is a multiple of 3 from -9 upward.
         let mut mantissa = abs;
         let mut exp: i32 = -9;
-        while exp < 18 && mantissa % 1000 == 0 {
+        while exp < 18 && mantissa.is_multiple_of(1000) {
             mantissa /= 1000;
             exp += 3;
         }

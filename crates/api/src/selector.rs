@@ -94,22 +94,22 @@ impl Requirement {
                         .into(),
                 ));
             }
-            Operator::GreaterThan | Operator::LessThan => {
-                if n != 1 || values[0].parse::<i64>().is_err() {
-                    return Err(SelectorError::Invalid(
+            Operator::GreaterThan | Operator::LessThan
+                if (n != 1 || values[0].parse::<i64>().is_err()) =>
+            {
+                return Err(SelectorError::Invalid(
                         "values: Invalid value: for 'Gt', 'Lt' operators, exactly one integer value is required".into(),
                     ));
-                }
             }
             _ => {}
         }
         for v in &values {
-            if !matches!(op, Operator::GreaterThan | Operator::LessThan) {
-                if let Some(msg) = names::label_value_error(v) {
-                    return Err(SelectorError::Invalid(format!(
-                        "values[0][{key}]: Invalid value: \"{v}\": {msg}"
-                    )));
-                }
+            if !matches!(op, Operator::GreaterThan | Operator::LessThan)
+                && let Some(msg) = names::label_value_error(v)
+            {
+                return Err(SelectorError::Invalid(format!(
+                    "values[0][{key}]: Invalid value: \"{v}\": {msg}"
+                )));
             }
         }
         Ok(Requirement {

@@ -47,10 +47,10 @@ pub fn pod(obj: &mut Value) {
 
 /// A pod template at `obj[key]` (`spec.template`).
 pub fn template(spec: &mut Value) {
-    if let Some(t) = existing(spec, "template") {
-        if let Some(s) = child(t, "spec") {
-            pod_spec(s);
-        }
+    if let Some(t) = existing(spec, "template")
+        && let Some(s) = child(t, "spec")
+    {
+        pod_spec(s);
     }
 }
 
@@ -61,10 +61,8 @@ fn container(c: &mut Value, host_network: bool) {
     image_pull_policy(c);
     for p in items(c, "ports") {
         set(p, "protocol", json!("TCP"));
-        if host_network {
-            if let Some(cp) = p.get("containerPort").cloned() {
-                set(p, "hostPort", cp);
-            }
+        if host_network && let Some(cp) = p.get("containerPort").cloned() {
+            set(p, "hostPort", cp);
         }
     }
     for key in ["livenessProbe", "readinessProbe", "startupProbe"] {
@@ -84,10 +82,10 @@ fn container(c: &mut Value, host_network: bool) {
         }
     }
     for e in items(c, "env") {
-        if let Some(vf) = existing(e, "valueFrom") {
-            if let Some(fr) = existing(vf, "fieldRef") {
-                set(fr, "apiVersion", json!("v1"));
-            }
+        if let Some(vf) = existing(e, "valueFrom")
+            && let Some(fr) = existing(vf, "fieldRef")
+        {
+            set(fr, "apiVersion", json!("v1"));
         }
     }
 }

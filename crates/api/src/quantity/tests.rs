@@ -101,11 +101,10 @@ fn arithmetic_keeps_left_format() {
             .to_string(),
         "500m"
     );
-    assert_eq!(
+    assert!(
         Quantity::from_millis(250)
             .sub(&Quantity::from_millis(250))
-            .is_zero(),
-        true
+            .is_zero()
     );
 }
 

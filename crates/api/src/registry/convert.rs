@@ -107,10 +107,10 @@ fn hpa_v2_to_v1(obj: &Value) -> Value {
         if !other.is_empty() {
             put_annotation(&mut meta, ANN_CURRENT_METRICS, &Value::Array(other));
         }
-        if let Some(conds) = status.remove("conditions") {
-            if conds.as_array().is_some_and(|c| !c.is_empty()) {
-                put_annotation(&mut meta, ANN_CONDITIONS, &conds);
-            }
+        if let Some(conds) = status.remove("conditions")
+            && conds.as_array().is_some_and(|c| !c.is_empty())
+        {
+            put_annotation(&mut meta, ANN_CONDITIONS, &conds);
         }
     }
     root.insert("metadata".into(), Value::Object(meta));
@@ -133,13 +133,13 @@ fn hpa_v1_to_v2(obj: &Value) -> Value {
     let behavior = take_annotation(&mut meta, ANN_BEHAVIOR);
     if let Some(spec) = root.get_mut("spec").and_then(Value::as_object_mut) {
         let mut metrics = Vec::new();
-        if let Some(pct) = spec.remove("targetCPUUtilizationPercentage") {
-            if !pct.is_null() {
-                metrics.push(json!({
+        if let Some(pct) = spec.remove("targetCPUUtilizationPercentage")
+            && !pct.is_null()
+        {
+            metrics.push(json!({
                     "type": "Resource",
                     "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": pct}}
                 }));
-            }
         }
         if let Some(Value::Array(other)) = other_metrics {
             metrics.extend(other);
@@ -153,13 +153,13 @@ fn hpa_v1_to_v2(obj: &Value) -> Value {
     }
     if let Some(status) = root.get_mut("status").and_then(Value::as_object_mut) {
         let mut current = Vec::new();
-        if let Some(pct) = status.remove("currentCPUUtilizationPercentage") {
-            if !pct.is_null() {
-                current.push(json!({
-                    "type": "Resource",
-                    "resource": {"name": "cpu", "current": {"averageUtilization": pct}}
-                }));
-            }
+        if let Some(pct) = status.remove("currentCPUUtilizationPercentage")
+            && !pct.is_null()
+        {
+            current.push(json!({
+                "type": "Resource",
+                "resource": {"name": "cpu", "current": {"averageUtilization": pct}}
+            }));
         }
         if let Some(Value::Array(other)) = current_metrics {
             current.extend(other);
