@@ -9,8 +9,10 @@
 
 mod cause;
 mod core;
+mod cron;
 mod meta;
 pub mod names;
+mod network;
 mod pod;
 mod rbac;
 pub mod schema;
@@ -135,9 +137,9 @@ fn kind_rules(res: &Resource, obj: &Value) -> Vec<Cause> {
         ("rbac.authorization.k8s.io", "ClusterRole") => rbac::role(obj, false),
         ("rbac.authorization.k8s.io", "RoleBinding") => rbac::binding(obj, true),
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::binding(obj, false),
-        ("networking.k8s.io", "Ingress") => core::ingress(obj),
-        ("storage.k8s.io", "StorageClass") => core::storage_class(obj),
-        ("discovery.k8s.io", "EndpointSlice") => core::endpoint_slice(obj),
+        ("networking.k8s.io", "Ingress") => network::ingress(obj),
+        ("storage.k8s.io", "StorageClass") => network::storage_class(obj),
+        ("discovery.k8s.io", "EndpointSlice") => network::endpoint_slice(obj),
         _ => Vec::new(),
     }
 }
@@ -155,7 +157,7 @@ fn update_rules(res: &Resource, new: &Value, old: &Value) -> Vec<Cause> {
         ("batch", "Job") => workloads::job_update(new, old),
         ("rbac.authorization.k8s.io", "RoleBinding")
         | ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::binding_update(new, old),
-        ("storage.k8s.io", "StorageClass") => core::storage_class_update(new, old),
+        ("storage.k8s.io", "StorageClass") => network::storage_class_update(new, old),
         ("discovery.k8s.io", "EndpointSlice") => core::immutable_fields(new, old, &["addressType"]),
         _ => Vec::new(),
     }
