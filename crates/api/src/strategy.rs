@@ -247,6 +247,9 @@ pub fn prepare_for_update(res: &Resource, new: &mut Value, old: &Value) {
             }
         }
     }
+    if (res.group, res.kind) == ("", "Service") {
+        keep_allocated_service_values(new, old);
+    }
     let old_meta = old.get("metadata").cloned().unwrap_or(Value::Null);
     let mut changed = spec_part(new) != spec_part(old);
     if (res.group, res.kind) == ("apps", "Deployment") {
@@ -285,6 +288,74 @@ pub fn prepare_for_update(res: &Resource, new: &mut Value, old: &Value) {
             None => {
                 meta.remove("generation");
             }
+        }
+    }
+}
+
+/// An update that omits allocated values (clusterIP, clusterIPs, nodePorts,
+/// healthCheckNodePort) keeps the old ones, as upstream does for `kubectl apply`/`replace`.
+fn keep_allocated_service_values(new: &mut Value, old: &Value) {
+    let Some(old_spec) = old.get("spec") else {
+        return;
+    };
+    let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let ty = |m: Option<&str>| m.unwrap_or("ClusterIP").to_string();
+    let new_type = ty(spec.get("type").and_then(Value::as_str));
+    let old_type = ty(old_spec.get("type").and_then(Value::as_str));
+    if new_type == "ExternalName" || old_type == "ExternalName" {
+        return;
+    }
+    let empty = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+    if empty(spec.get("clusterIP"))
+        && let Some(ip) = old_spec.get("clusterIP")
+    {
+        spec.insert("clusterIP".into(), ip.clone());
+    }
+    let empty_list = |v: Option<&Value>| v.is_none_or(|v| v.as_array().is_none_or(Vec::is_empty));
+    if empty_list(spec.get("clusterIPs"))
+        && spec.get("clusterIP") == old_spec.get("clusterIP")
+        && let Some(ips) = old_spec.get("clusterIPs")
+    {
+        spec.insert("clusterIPs".into(), ips.clone());
+    }
+    let node_ports = |t: &str| t == "NodePort" || t == "LoadBalancer";
+    if node_ports(&new_type) && node_ports(&old_type) {
+        let old_ports = old_spec
+            .get("ports")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+            for p in ports.iter_mut() {
+                if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) != 0 {
+                    continue;
+                }
+                let proto = |x: &Value| {
+                    x.get("protocol")
+                        .and_then(Value::as_str)
+                        .unwrap_or("TCP")
+                        .to_string()
+                };
+                let found = old_ports
+                    .iter()
+                    .find(|o| o.get("port") == p.get("port") && proto(o) == proto(p));
+                if let (Some(np), Some(m)) =
+                    (found.and_then(|o| o.get("nodePort")), p.as_object_mut())
+                {
+                    m.insert("nodePort".into(), np.clone());
+                }
+            }
+        }
+        if spec
+            .get("healthCheckNodePort")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            == 0
+            && let Some(h) = old_spec.get("healthCheckNodePort")
+        {
+            spec.insert("healthCheckNodePort".into(), h.clone());
         }
     }
 }

@@ -216,3 +216,22 @@ fn apply_scale_rejects_negative_replicas() {
     );
     assert_eq!(d["spec"]["replicas"], 1);
 }
+
+#[test]
+fn service_update_keeps_allocated_ip_and_node_ports() {
+    let old = json!({"metadata": {"name": "s"}, "spec": {"type": "NodePort", "clusterIP": "10.96.0.7", "clusterIPs": ["10.96.0.7"],
+        "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30080}]}});
+    let mut new = json!({"metadata": {"name": "s"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "protocol": "TCP"}]}});
+    prepare_for_update(r("", "services"), &mut new, &old);
+    assert_eq!(new["spec"]["clusterIP"], "10.96.0.7");
+    assert_eq!(new["spec"]["clusterIPs"], json!(["10.96.0.7"]));
+    assert_eq!(new["spec"]["ports"][0]["nodePort"], 30080);
+}
+
+#[test]
+fn service_update_to_external_name_drops_nothing_extra() {
+    let old = json!({"metadata": {"name": "s"}, "spec": {"clusterIP": "10.96.0.7"}});
+    let mut new = json!({"metadata": {"name": "s"}, "spec": {"type": "ExternalName", "externalName": "x.com"}});
+    prepare_for_update(r("", "services"), &mut new, &old);
+    assert!(new["spec"].get("clusterIP").is_none());
+}
