@@ -115,19 +115,19 @@ pub fn registry() -> &'static Registry {
 
 /// Convert an object of `res` (as a client sent it) to its storage form. Identity for kinds
 /// stored in their own version; sets apiVersion/kind to the storage form.
-pub fn convert_for_storage(res: &Resource, obj: &Value) -> Value {
+pub fn convert_for_storage(res: &Resource, obj: Value) -> Value {
     if !res.needs_conversion() {
-        return obj.clone();
+        return obj;
     }
-    convert::convert(obj, &res.storage_api_version())
+    convert::convert(&obj, &res.storage_api_version())
 }
 
 /// Convert a stored object to the form served at `res`. Identity for most kinds.
-pub fn convert_from_storage(res: &Resource, obj: &Value) -> Value {
+pub fn convert_from_storage(res: &Resource, obj: Value) -> Value {
     if !res.needs_conversion() {
-        return obj.clone();
+        return obj;
     }
-    convert::convert(obj, &res.api_version())
+    convert::convert(&obj, &res.api_version())
 }
 
 #[cfg(test)]

@@ -18,11 +18,12 @@ use crate::validation::names;
 /// Errors from parsing or building a selector.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectorError {
-    /// Syntax error in a `labelSelector=` query.
-    #[error("unable to parse requirement: {0}")]
+    /// Syntax error in a `labelSelector=` query. Upstream's full message is
+    /// `unable to parse requirement: <this>`; the REST layer adds the prefix.
+    #[error("{0}")]
     Parse(String),
-    /// Invalid key or value (message as upstream's validation detail).
-    #[error("unable to parse requirement: {0}")]
+    /// Invalid key or value (message as upstream's validation detail; same prefix rule).
+    #[error("{0}")]
     Invalid(String),
     /// Field selector term without an operator.
     #[error("invalid selector: '{0}'; can't understand '{1}'")]

@@ -213,12 +213,19 @@ fn spec_part(obj: &Value) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// Prepare an update through the main endpoint: status is kept from `old` for kinds with a
-/// status subresource, system metadata is kept, and generation is bumped when the spec
-/// (anything outside metadata/status) changed.
+/// Prepare an update through the main endpoint: defaults are applied to `new`, status is kept
+/// from `old` for kinds with a status subresource, system metadata is kept, and generation
+/// is bumped when the spec (anything outside metadata/status) changed.
 pub fn prepare_for_update(res: &Resource, new: &mut Value, old: &Value) {
     if !new.is_object() {
         return;
+    }
+    // Compare like with like: the stored object is defaulted, so default the new one first
+    // (defaulting only fills absent fields, so doing it again later is harmless).
+    crate::defaults::apply(res, new);
+    if (res.group, res.kind) == ("", "Pod") {
+        // Upstream's DefaultTolerationSeconds admission runs on update as well.
+        default_tolerations(new);
     }
     if res.has_status {
         match old.get("status") {

@@ -175,16 +175,16 @@ fn storage_conversion_round_trips_hpa_v1() {
     let v1 = get("autoscaling", "v1", "horizontalpodautoscalers");
     let obj = serde_json::json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": "a"}, "spec": {"maxReplicas": 2, "targetCPUUtilizationPercentage": 70}});
-    let stored = convert_for_storage(v1, &obj);
+    let stored = convert_for_storage(v1, obj.clone());
     assert_eq!(stored["apiVersion"], "autoscaling/v2");
-    assert_eq!(convert_from_storage(v1, &stored), obj);
+    assert_eq!(convert_from_storage(v1, stored), obj);
 }
 
 #[test]
 fn storage_conversion_is_identity_for_plain_kinds() {
     let pods = get("", "v1", "pods");
     let obj = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
-    assert_eq!(convert_for_storage(pods, &obj), obj);
+    assert_eq!(convert_for_storage(pods, obj.clone()), obj);
 }
 
 #[test]

@@ -48,7 +48,7 @@ impl FieldSelector {
     }
 
     /// Check every term names a field `res` supports.
-    pub fn validate(&self, res: &Resource) -> Result<()> {
+    pub fn check_supported(&self, res: &Resource) -> Result<()> {
         for t in &self.terms {
             if !fields::supported(res, &t.field) {
                 return Err(SelectorError::UnsupportedField(t.field.clone()));

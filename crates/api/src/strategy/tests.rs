@@ -106,9 +106,11 @@ fn update_keeps_status_and_bumps_generation_on_spec_change() {
 
 #[test]
 fn update_of_labels_only_keeps_generation() {
-    let old = json!({"metadata": {"name": "w", "generation": 3}, "spec": {"replicas": 1}});
+    let res = r("apps", "statefulsets");
+    let mut old = json!({"metadata": {"name": "w", "generation": 3}, "spec": {"replicas": 1}});
+    crate::defaults::apply(res, &mut old);
     let mut new = json!({"metadata": {"name": "w", "labels": {"a": "b"}}, "spec": {"replicas": 1}});
-    prepare_for_update(r("apps", "statefulsets"), &mut new, &old);
+    prepare_for_update(res, &mut new, &old);
     assert_eq!(new["metadata"]["generation"], 3);
 }
 
@@ -234,4 +236,18 @@ fn service_update_to_external_name_drops_nothing_extra() {
     let mut new = json!({"metadata": {"name": "s"}, "spec": {"type": "ExternalName", "externalName": "x.com"}});
     prepare_for_update(r("", "services"), &mut new, &old);
     assert!(new["spec"].get("clusterIP").is_none());
+}
+
+#[test]
+fn update_with_undefaulted_body_does_not_bump_generation() {
+    let res = r("apps", "deployments");
+    let body = json!({"metadata": {"name": "w"}, "spec": {"selector": {"matchLabels": {"a": "b"}},
+        "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}});
+    let mut old = body.clone();
+    crate::defaults::apply(res, &mut old);
+    prepare_for_create(res, &mut old);
+    let mut new = body;
+    prepare_for_update(res, &mut new, &old);
+    assert_eq!(new["metadata"]["generation"], 1);
+    assert_eq!(new["spec"]["replicas"], 1);
 }

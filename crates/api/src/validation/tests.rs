@@ -256,6 +256,14 @@ fn pod_update_may_add_tolerations_but_not_remove() {
 }
 
 #[test]
+fn pod_replace_without_default_tolerations_is_fine() {
+    let errs = edit("", "pods", pod("p"), |p| {
+        p["spec"].as_object_mut().unwrap().remove("tolerations");
+    });
+    assert!(errs.is_empty(), "{errs:?}");
+}
+
+#[test]
 fn pod_update_of_labels_is_fine() {
     assert!(
         edit("", "pods", pod("p"), |p| p["metadata"]["labels"] =
