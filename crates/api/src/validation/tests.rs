@@ -249,7 +249,9 @@ fn pod_update_may_add_tolerations_but_not_remove() {
             .push(json!({"key": "b", "operator": "Exists"}))
     });
     assert!(add.is_empty(), "{add:?}");
-    let remove = edit("", "pods", pod("p"), |p| {
+    let mut tolerating = pod("p");
+    tolerating["spec"]["tolerations"] = json!([{"key": "a", "operator": "Exists"}]);
+    let remove = edit("", "pods", tolerating, |p| {
         p["spec"]["tolerations"] = json!([])
     });
     assert_eq!(remove.len(), 1);
