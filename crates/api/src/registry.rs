@@ -1,5 +1,11 @@
 //! The registry of served kinds: group/version/kind/plural/scope/short names/subresources.
 
+mod convert;
+mod kinds;
+
+pub use convert::convert;
+use serde_json::Value;
+
 /// One served resource (a kind at one group/version).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
@@ -103,11 +109,26 @@ impl Registry {
 pub fn registry() -> &'static Registry {
     static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
     REGISTRY.get_or_init(|| Registry {
-        resources: resources(),
+        resources: kinds::resources(),
     })
 }
 
-/// Every served kind. Order matters: preferred versions first within a group.
-fn resources() -> Vec<Resource> {
-    vec![]
+/// Convert an object of `res` (as a client sent it) to its storage form. Identity for kinds
+/// stored in their own version; sets apiVersion/kind to the storage form.
+pub fn convert_for_storage(res: &Resource, obj: Value) -> Value {
+    if !res.needs_conversion() {
+        return obj;
+    }
+    convert::convert(&obj, &res.storage_api_version())
 }
+
+/// Convert a stored object to the form served at `res`. Identity for most kinds.
+pub fn convert_from_storage(res: &Resource, obj: Value) -> Value {
+    if !res.needs_conversion() {
+        return obj;
+    }
+    convert::convert(&obj, &res.api_version())
+}
+
+#[cfg(test)]
+mod tests;
