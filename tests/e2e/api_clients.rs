@@ -52,37 +52,75 @@ fn python_client_crud_and_watch() {
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("python-client-ok"), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("python-client-ok"),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn kube_rs_crud_and_watch() {
     use futures::{StreamExt, TryStreamExt};
     use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+    use kube::api::{
+        Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+    };
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (s, _k) = cluster("1.33");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let kc = kube::config::Kubeconfig::read_from(s.kubeconfig()).expect("kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await.expect("config");
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .expect("config");
         let client = kube::Client::try_from(config).expect("client");
         let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
         let cm: ConfigMap = serde_json::from_value(serde_json::json!({
             "metadata": { "name": "rs", "labels": { "client": "rust" } }, "data": { "a": "1" }
-        })).expect("configmap");
-        let created = cms.create(&PostParams::default(), &cm).await.expect("create");
+        }))
+        .expect("configmap");
+        let created = cms
+            .create(&PostParams::default(), &cm)
+            .await
+            .expect("create");
         let rv = created.metadata.resource_version.clone().expect("rv");
-        let listed = cms.list(&ListParams::default().labels("client=rust")).await.expect("list");
+        let listed = cms
+            .list(&ListParams::default().labels("client=rust"))
+            .await
+            .expect("list");
         assert_eq!(listed.items.len(), 1);
-        let mut stream = cms.watch(&WatchParams::default().timeout(10), &rv).await.expect("watch").boxed();
-        cms.patch("rs", &PatchParams::default(), &Patch::Merge(serde_json::json!({ "data": { "a": "2" } }))).await.expect("patch");
-        cms.delete("rs", &DeleteParams::default()).await.expect("delete");
+        let mut stream = cms
+            .watch(&WatchParams::default().timeout(10), &rv)
+            .await
+            .expect("watch")
+            .boxed();
+        cms.patch(
+            "rs",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "data": { "a": "2" } })),
+        )
+        .await
+        .expect("patch");
+        cms.delete("rs", &DeleteParams::default())
+            .await
+            .expect("delete");
         let mut seen = Vec::new();
         while let Some(ev) = stream.try_next().await.expect("watch event") {
             match ev {
-                WatchEvent::Modified(cm) => seen.push(format!("MODIFIED {}", cm.data.unwrap_or_default().get("a").cloned().unwrap_or_default())),
+                WatchEvent::Modified(cm) => seen.push(format!(
+                    "MODIFIED {}",
+                    cm.data
+                        .unwrap_or_default()
+                        .get("a")
+                        .cloned()
+                        .unwrap_or_default()
+                )),
                 WatchEvent::Deleted(_) => {
                     seen.push("DELETED".into());
                     break;
@@ -92,6 +130,9 @@ fn kube_rs_crud_and_watch() {
         }
         assert_eq!(seen, ["MODIFIED 2", "DELETED"]);
         let missing = cms.get("rs").await.expect_err("deleted");
-        assert!(matches!(missing, kube::Error::Api(ref s) if s.code == 404), "{missing:?}");
+        assert!(
+            matches!(missing, kube::Error::Api(ref s) if s.code == 404),
+            "{missing:?}"
+        );
     });
 }

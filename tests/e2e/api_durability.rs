@@ -8,13 +8,43 @@ use crate::{APP_YAML, cluster};
 fn restart_keeps_every_object() {
     let (mut s, k) = cluster("1.33");
     k.ok_stdin(&["apply", "-f", "-"], Some(APP_YAML));
-    let before = k.ok(&["get", "cm,secret,deploy,svc", "-n", "demo", "-o", "jsonpath={range .items[*]}{.metadata.uid} {.metadata.resourceVersion}{\"\\n\"}{end}"]);
+    let before = k.ok(&[
+        "get",
+        "cm,secret,deploy,svc",
+        "-n",
+        "demo",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.uid} {.metadata.resourceVersion}{\"\\n\"}{end}",
+    ]);
     s.restart().expect("server restarts");
-    let after = k.ok(&["get", "cm,secret,deploy,svc", "-n", "demo", "-o", "jsonpath={range .items[*]}{.metadata.uid} {.metadata.resourceVersion}{\"\\n\"}{end}"]);
-    assert_eq!(before, after, "same objects, same uids and resourceVersions after a restart");
+    let after = k.ok(&[
+        "get",
+        "cm,secret,deploy,svc",
+        "-n",
+        "demo",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.uid} {.metadata.resourceVersion}{\"\\n\"}{end}",
+    ]);
+    assert_eq!(
+        before, after,
+        "same objects, same uids and resourceVersions after a restart"
+    );
     k.ok(&["create", "configmap", "after-restart"]);
-    let rv: i64 = k.ok(&["get", "cm", "after-restart", "-o", "jsonpath={.metadata.resourceVersion}"]).parse().expect("numeric rv");
-    let max_before = before.lines().filter_map(|l| l.split(' ').nth(1)?.parse::<i64>().ok()).max().unwrap_or(0);
+    let rv: i64 = k
+        .ok(&[
+            "get",
+            "cm",
+            "after-restart",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])
+        .parse()
+        .expect("numeric rv");
+    let max_before = before
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1)?.parse::<i64>().ok())
+        .max()
+        .unwrap_or(0);
     assert!(rv > max_before, "revisions keep increasing after a restart");
 }
 
@@ -34,7 +64,13 @@ fn kill_9_during_concurrent_creates_loses_no_acknowledged_write() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let name = format!("burst-{w}-{i}");
                 i += 1;
-                let out = k.run(&["create", "configmap", &name, "--from-literal=k=v", "--request-timeout=5s"]);
+                let out = k.run(&[
+                    "create",
+                    "configmap",
+                    &name,
+                    "--from-literal=k=v",
+                    "--request-timeout=5s",
+                ]);
                 if out.status.success() {
                     acked.lock().unwrap_or_else(|e| e.into_inner()).push(name);
                 }
@@ -48,10 +84,20 @@ fn kill_9_during_concurrent_creates_loses_no_acknowledged_write() {
         let _ = w.join();
     }
     let acked = acked.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    assert!(acked.len() > 10, "the burst created objects before the kill ({} acked)", acked.len());
+    assert!(
+        acked.len() > 10,
+        "the burst created objects before the kill ({} acked)",
+        acked.len()
+    );
     s.kill_and_restart().expect("server restarts after kill -9");
     let names = k.ok(&["get", "cm", "-o", "jsonpath={.items[*].metadata.name}"]);
     let present: std::collections::HashSet<&str> = names.split(' ').collect();
-    let lost: Vec<&String> = acked.iter().filter(|n| !present.contains(n.as_str())).collect();
-    assert!(lost.is_empty(), "acknowledged creates lost after kill -9: {lost:?}");
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|n| !present.contains(n.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged creates lost after kill -9: {lost:?}"
+    );
 }

@@ -43,7 +43,10 @@ pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(std::time::Instant::now() < deadline, "condition not met within {secs}s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met within {secs}s"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

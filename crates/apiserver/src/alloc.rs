@@ -19,14 +19,19 @@ pub struct Cidr {
 impl std::str::FromStr for Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (ip, prefix) = s.split_once('/').ok_or_else(|| format!("{s:?} is not a CIDR (want e.g. 10.43.0.0/16)"))?;
+        let (ip, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not a CIDR (want e.g. 10.43.0.0/16)"))?;
         let ip: Ipv4Addr = ip.parse().map_err(|e| format!("{s:?}: {e}"))?;
         let prefix: u8 = prefix.parse().map_err(|e| format!("{s:?}: {e}"))?;
         if !(8..=30).contains(&prefix) {
             return Err(format!("{s:?}: prefix length must be between 8 and 30"));
         }
         let mask = u32::MAX << (32 - prefix);
-        Ok(Cidr { base: Ipv4Addr::from(u32::from(ip) & mask), prefix })
+        Ok(Cidr {
+            base: Ipv4Addr::from(u32::from(ip) & mask),
+            prefix,
+        })
     }
 }
 
@@ -54,7 +59,10 @@ pub const NODE_PORTS: std::ops::RangeInclusive<i64> = 30000..=32767;
 
 impl ServiceAllocator {
     pub fn new(cidr: Cidr) -> Self {
-        ServiceAllocator { cidr, lock: tokio::sync::Mutex::new(()) }
+        ServiceAllocator {
+            cidr,
+            lock: tokio::sync::Mutex::new(()),
+        }
     }
 }
 
@@ -82,19 +90,33 @@ pub async fn on_create(api: &Api, res: &Resource, obj: &mut Value) -> ApiResult<
         match spec["clusterIP"].as_str().filter(|s| !s.is_empty()) {
             Some("None") => {}
             Some(ip) => {
-                let parsed: Ipv4Addr = ip.parse().map_err(|_| invalid(res, &name, "spec.clusterIPs[0]", ip, "must be a valid IP address"))?;
+                let parsed: Ipv4Addr = ip.parse().map_err(|_| {
+                    invalid(
+                        res,
+                        &name,
+                        "spec.clusterIPs[0]",
+                        ip,
+                        "must be a valid IP address",
+                    )
+                })?;
                 if !alloc.cidr.contains(parsed) {
-                    let why = format!("failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {}/{}", alloc.cidr.base, alloc.cidr.prefix);
+                    let why = format!(
+                        "failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {}/{}",
+                        alloc.cidr.base, alloc.cidr.prefix
+                    );
                     return Err(invalid(res, &name, "spec.clusterIPs", ip, &why));
                 }
                 if used_ips.contains(&parsed) {
-                    let why = format!("failed to allocate IP {ip}: provided IP is already allocated");
+                    let why =
+                        format!("failed to allocate IP {ip}: provided IP is already allocated");
                     return Err(invalid(res, &name, "spec.clusterIPs", ip, &why));
                 }
                 spec["clusterIPs"] = json!([ip]);
             }
             None => {
-                let ip = free_ip(alloc.cidr, &used_ips).ok_or_else(|| ApiError::internal("failed to allocate a serviceIP: range is full"))?;
+                let ip = free_ip(alloc.cidr, &used_ips).ok_or_else(|| {
+                    ApiError::internal("failed to allocate a serviceIP: range is full")
+                })?;
                 spec["clusterIP"] = json!(ip.to_string());
                 spec["clusterIPs"] = json!([ip.to_string()]);
             }
@@ -107,12 +129,24 @@ pub async fn on_create(api: &Api, res: &Resource, obj: &mut Value) -> ApiResult<
                 match port["nodePort"].as_i64() {
                     Some(p) if p != 0 => {
                         if !NODE_PORTS.contains(&p) || !taken.insert(p) {
-                            let why = if taken.contains(&p) { "provided port is already allocated" } else { "provided port is not in the valid range. The range of valid ports is 30000-32767" };
-                            return Err(invalid(res, &name, &format!("spec.ports[{i}].nodePort"), &p.to_string(), why));
+                            let why = if taken.contains(&p) {
+                                "provided port is already allocated"
+                            } else {
+                                "provided port is not in the valid range. The range of valid ports is 30000-32767"
+                            };
+                            return Err(invalid(
+                                res,
+                                &name,
+                                &format!("spec.ports[{i}].nodePort"),
+                                &p.to_string(),
+                                why,
+                            ));
                         }
                     }
                     _ => {
-                        let p = free_port(&taken).ok_or_else(|| ApiError::internal("failed to allocate a nodePort: range is full"))?;
+                        let p = free_port(&taken).ok_or_else(|| {
+                            ApiError::internal("failed to allocate a nodePort: range is full")
+                        })?;
                         taken.insert(p);
                         port["nodePort"] = json!(p);
                     }
@@ -128,8 +162,13 @@ async fn in_use(api: &Api, res: &Resource) -> ApiResult<(HashSet<Ipv4Addr>, Hash
     let mut ips = HashSet::new();
     let mut ports = HashSet::new();
     for kv in page.kvs {
-        let Ok(svc) = serde_json::from_slice::<Value>(&kv.value) else { continue };
-        if let Some(ip) = svc["spec"]["clusterIP"].as_str().and_then(|s| s.parse().ok()) {
+        let Ok(svc) = serde_json::from_slice::<Value>(&kv.value) else {
+            continue;
+        };
+        if let Some(ip) = svc["spec"]["clusterIP"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+        {
             ips.insert(ip);
         }
         for p in svc["spec"]["ports"].as_array().into_iter().flatten() {
@@ -146,14 +185,18 @@ fn free_ip(cidr: Cidr, used: &HashSet<Ipv4Addr>) -> Option<Ipv4Addr> {
     use rand::Rng;
     let usable = cidr.size() - 3; // network, the kubernetes service (.1), broadcast
     let start = rand::rng().random_range(0..usable);
-    (0..usable).map(|i| cidr.nth(2 + (start + i) % usable)).find(|ip| !used.contains(ip))
+    (0..usable)
+        .map(|i| cidr.nth(2 + (start + i) % usable))
+        .find(|ip| !used.contains(ip))
 }
 
 fn free_port(used: &HashSet<i64>) -> Option<i64> {
     use rand::Rng;
     let span = NODE_PORTS.end() - NODE_PORTS.start() + 1;
     let start = rand::rng().random_range(0..span);
-    (0..span).map(|i| NODE_PORTS.start() + (start + i) % span).find(|p| !used.contains(p))
+    (0..span)
+        .map(|i| NODE_PORTS.start() + (start + i) % span)
+        .find(|p| !used.contains(p))
 }
 
 #[cfg(test)]
@@ -177,7 +220,10 @@ mod tests {
         let mut used = HashSet::new();
         for _ in 0..5 {
             let ip = free_ip(c, &used).unwrap();
-            assert!(u32::from(ip) >= u32::from(c.nth(2)) && u32::from(ip) <= u32::from(c.nth(6)), "{ip}");
+            assert!(
+                u32::from(ip) >= u32::from(c.nth(2)) && u32::from(ip) <= u32::from(c.nth(6)),
+                "{ip}"
+            );
             assert!(used.insert(ip));
         }
         assert_eq!(free_ip(c, &used), None);

@@ -5,7 +5,8 @@ use skiff_api::{defaults, registry, strategy};
 
 use crate::rest::{Api, encode, now_rfc3339};
 
-pub const DEFAULT_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const DEFAULT_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Create `obj` unless it exists, with the metadata the API server would give it.
 async fn ensure(api: &Api, group: &str, plural: &str, mut obj: Value) -> anyhow::Result<()> {
@@ -14,7 +15,10 @@ async fn ensure(api: &Api, group: &str, plural: &str, mut obj: Value) -> anyhow:
         .iter()
         .find(|r| r.group == group && r.plural == plural)
         .ok_or_else(|| anyhow::anyhow!("kind {plural} is not registered"))?;
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let ns = obj["metadata"]["namespace"].as_str().map(str::to_string);
     let key = res.key(ns.as_deref(), &name);
     if api.store.get(&key).await?.is_some() {

@@ -59,27 +59,70 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let mut sans = config.tls_sans.clone();
     sans.push(config.service_cidr.nth(1).to_string());
-    let pki = pki::Pki::load_or_create(&config.data_dir, &sans).context("setting up the cluster certificates")?;
-    let tls = tokio_rustls::TlsAcceptor::from(pki.server_config().context("building the TLS configuration")?);
-    let authn = authn::Authenticator::new(config.token_file.as_deref()).context("loading the token file")?;
+    let pki = pki::Pki::load_or_create(&config.data_dir, &sans)
+        .context("setting up the cluster certificates")?;
+    let tls = tokio_rustls::TlsAcceptor::from(
+        pki.server_config()
+            .context("building the TLS configuration")?,
+    );
+    let authn = authn::Authenticator::new(config.token_file.as_deref())
+        .context("loading the token file")?;
     let listener = tokio::net::TcpListener::bind((config.bind_address, config.https_port))
         .await
-        .with_context(|| format!("binding {}:{} (is another server running? use --https-port)", config.bind_address, config.https_port))?;
+        .with_context(|| {
+            format!(
+                "binding {}:{} (is another server running? use --https-port)",
+                config.bind_address, config.https_port
+            )
+        })?;
     let addr = listener.local_addr()?;
-    let kubeconfig = config.kubeconfig.clone().unwrap_or_else(|| config.data_dir.join("kubeconfig.yaml"));
-    let url_host = if config.bind_address.is_unspecified() { "127.0.0.1".to_string() } else { config.bind_address.to_string() };
-    let url_host = if url_host.contains(':') { format!("[{url_host}]") } else { url_host };
-    pki::write_kubeconfig(&kubeconfig, &format!("https://{url_host}:{}", addr.port()), &pki)
-        .with_context(|| format!("writing {}", kubeconfig.display()))?;
+    let kubeconfig = config
+        .kubeconfig
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("kubeconfig.yaml"));
+    let url_host = if config.bind_address.is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        config.bind_address.to_string()
+    };
+    let url_host = if url_host.contains(':') {
+        format!("[{url_host}]")
+    } else {
+        url_host
+    };
+    pki::write_kubeconfig(
+        &kubeconfig,
+        &format!("https://{url_host}:{}", addr.port()),
+        &pki,
+    )
+    .with_context(|| format!("writing {}", kubeconfig.display()))?;
 
-    let api = Arc::new(rest::Api { store: store.clone(), services: alloc::ServiceAllocator::new(config.service_cidr) });
+    let api = Arc::new(rest::Api {
+        store: store.clone(),
+        services: alloc::ServiceAllocator::new(config.service_cidr),
+    });
     let host_ip = host_address(config.bind_address);
-    bootstrap::run(&api, &host_ip, addr.port()).await.context("creating the default namespaces and services")?;
-    let server = Arc::new(server::Server { api: api.clone(), authn, tls });
+    bootstrap::run(&api, &host_ip, addr.port())
+        .await
+        .context("creating the default namespaces and services")?;
+    let server = Arc::new(server::Server {
+        api: api.clone(),
+        authn,
+        tls,
+    });
     tokio::spawn(server.serve(listener));
     tokio::spawn(namespace::run(api.clone()));
-    skiff_store::sqlite::spawn_compactor(store, Duration::from_secs(60), 10_000);
-    Ok(Running { addr, kubeconfig, api })
+    skiff_store::spawn_compactor(
+        store,
+        Duration::from_secs(60),
+        skiff_store::DEFAULT_KEEP_REVISIONS,
+    );
+    openapi::warm_up();
+    Ok(Running {
+        addr,
+        kubeconfig,
+        api,
+    })
 }
 
 /// The address other machines reach this one at (for the `kubernetes` Endpoints).

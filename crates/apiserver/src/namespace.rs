@@ -23,7 +23,10 @@ fn namespaced_prefixes() -> Vec<String> {
 async fn finalize(api: &Api, ns: &str) -> anyhow::Result<bool> {
     let mut remaining = 0;
     for prefix in namespaced_prefixes() {
-        let page = api.store.range(&format!("{prefix}{ns}/"), None, 0, None).await?;
+        let page = api
+            .store
+            .range(&format!("{prefix}{ns}/"), None, 0, None)
+            .await?;
         for kv in page.kvs {
             match api.store.delete(&kv.key, Some(kv.mod_revision)).await {
                 Ok(_) | Err(skiff_store::Error::NotFound(_)) => {}
@@ -34,9 +37,13 @@ async fn finalize(api: &Api, ns: &str) -> anyhow::Result<bool> {
     if remaining > 0 {
         return Ok(false);
     }
-    let res = registry().find("", "v1", "namespaces").ok_or_else(|| anyhow::anyhow!("no namespaces kind"))?;
+    let res = registry()
+        .find("", "v1", "namespaces")
+        .ok_or_else(|| anyhow::anyhow!("no namespaces kind"))?;
     let key = res.key(None, ns);
-    let Some(kv) = api.store.get(&key).await? else { return Ok(true) };
+    let Some(kv) = api.store.get(&key).await? else {
+        return Ok(true);
+    };
     let mut obj = decode(res, &kv)?;
     if let Some(f) = obj["spec"]["finalizers"].as_array_mut() {
         f.retain(|v| v != "kubernetes");
@@ -45,20 +52,29 @@ async fn finalize(api: &Api, ns: &str) -> anyhow::Result<bool> {
         api.store.delete(&key, Some(kv.mod_revision)).await?;
         Ok(true)
     } else {
-        api.store.update(&key, encode(res, &obj), kv.mod_revision).await?;
+        api.store
+            .update(&key, encode(res, &obj), kv.mod_revision)
+            .await?;
         Ok(false)
     }
 }
 
 /// Watch namespaces and finalize those being deleted.
 pub async fn run(api: Arc<Api>) {
-    let Some(res) = registry().find("", "v1", "namespaces") else { return };
+    let Some(res) = registry().find("", "v1", "namespaces") else {
+        return;
+    };
     loop {
         if let Ok(page) = api.store.range(&res.key_prefix(), None, 0, None).await {
             for kv in page.kvs {
                 let Ok(obj) = decode(res, &kv) else { continue };
-                let terminating = obj["metadata"].get("deletionTimestamp").is_some_and(|t| !t.is_null());
-                if let (true, Some(name)) = (terminating, obj["metadata"]["name"].as_str().map(str::to_string)) {
+                let terminating = obj["metadata"]
+                    .get("deletionTimestamp")
+                    .is_some_and(|t| !t.is_null());
+                if let (true, Some(name)) = (
+                    terminating,
+                    obj["metadata"]["name"].as_str().map(str::to_string),
+                ) {
                     if let Err(e) = finalize(&api, &name).await {
                         tracing::warn!(namespace = %name, error = %e, "namespace finalization failed; will retry");
                     }

@@ -16,7 +16,10 @@ pub enum Route {
     /// `/apis/GROUP`
     Group(String),
     /// `/api/v1` or `/apis/GROUP/VERSION`
-    ResourceList { group: String, version: String },
+    ResourceList {
+        group: String,
+        version: String,
+    },
     OpenApiV2,
     OpenApiV3Root,
     /// `/openapi/v3/apis/apps/v1` → "apis/apps/v1"
@@ -36,18 +39,28 @@ pub struct ResourceRequest {
 }
 
 pub fn route(path: &str) -> Route {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     match segs.as_slice() {
         ["healthz", ..] => Route::Healthz,
         ["livez", ..] => Route::Livez,
         ["readyz", ..] => Route::Readyz,
         ["version"] => Route::Version,
         ["api"] => Route::CoreVersions,
-        ["api", v] => Route::ResourceList { group: String::new(), version: v.to_string() },
+        ["api", v] => Route::ResourceList {
+            group: String::new(),
+            version: v.to_string(),
+        },
         ["api", v, rest @ ..] => resource("", v, rest),
         ["apis"] => Route::GroupList,
         ["apis", g] => Route::Group(g.to_string()),
-        ["apis", g, v] => Route::ResourceList { group: g.to_string(), version: v.to_string() },
+        ["apis", g, v] => Route::ResourceList {
+            group: g.to_string(),
+            version: v.to_string(),
+        },
         ["apis", g, v, rest @ ..] => resource(g, v, rest),
         ["openapi", "v2"] => Route::OpenApiV2,
         ["openapi", "v3"] => Route::OpenApiV3Root,
@@ -62,14 +75,20 @@ fn resource(group: &str, version: &str, rest: &[&str]) -> Route {
     // namespace's own subresource.
     let (namespace, rest) = match rest {
         ["namespaces", ns, plural, tail @ ..]
-            if reg.find(group, version, plural).is_some_and(|r| r.namespaced) =>
+            if reg
+                .find(group, version, plural)
+                .is_some_and(|r| r.namespaced) =>
         {
             (Some(ns.to_string()), [&[*plural][..], tail].concat())
         }
         _ => (None, rest.to_vec()),
     };
-    let Some(plural) = rest.first() else { return Route::NotFound };
-    let Some(res) = reg.find(group, version, plural) else { return Route::NotFound };
+    let Some(plural) = rest.first() else {
+        return Route::NotFound;
+    };
+    let Some(res) = reg.find(group, version, plural) else {
+        return Route::NotFound;
+    };
     Route::Resource(ResourceRequest {
         res,
         namespace,
@@ -84,10 +103,18 @@ pub struct Query(pub Vec<(String, String)>);
 
 impl Query {
     pub fn parse(q: Option<&str>) -> Query {
-        Query(form_urlencoded::parse(q.unwrap_or("").as_bytes()).into_owned().collect())
+        Query(
+            form_urlencoded::parse(q.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some("true" | "1"))

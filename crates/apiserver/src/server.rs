@@ -30,7 +30,9 @@ pub struct Server {
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
@@ -103,7 +105,8 @@ impl Server {
             async move { Ok::<_, Infallible>(server.handle(user, req).await) }
         });
         let io = hyper_util::rt::TokioIo::new(tls);
-        let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        let builder =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
         if let Err(e) = builder.serve_connection_with_upgrades(io, service).await {
             tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
@@ -118,20 +121,35 @@ impl Server {
         resp
     }
 
-    async fn dispatch(&self, cert_user: Option<UserInfo>, req: Request<Incoming>) -> Response<Body> {
+    async fn dispatch(
+        &self,
+        cert_user: Option<UserInfo>,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
         let path = req.uri().path().to_string();
         let r = route(&path);
         match r {
-            Route::Healthz | Route::Livez | Route::Readyz => return respond(200, "text/plain", "ok"),
+            Route::Healthz | Route::Livez | Route::Readyz => {
+                return respond(200, "text/plain", "ok");
+            }
             Route::Version => return json_response(200, &version()),
             _ => {}
         }
-        let header = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let header = |name: header::HeaderName| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
         let user = match cert_user {
             Some(u) => Some(u),
             None => {
                 let auth = header(header::AUTHORIZATION);
-                self.authn.authenticate_request(None, Some(auth.as_str()).filter(|a| !a.is_empty())).ok().flatten()
+                self.authn
+                    .authenticate_request(None, Some(auth.as_str()).filter(|a| !a.is_empty()))
+                    .ok()
+                    .flatten()
             }
         };
         if user.is_none() {
@@ -140,24 +158,42 @@ impl Server {
         let accept = header(header::ACCEPT);
         match r {
             Route::CoreVersions | Route::GroupList => {
-                let kind = if r == Route::CoreVersions { discovery::AggregatedKind::Core } else { discovery::AggregatedKind::Apis };
+                let kind = if r == Route::CoreVersions {
+                    discovery::AggregatedKind::Core
+                } else {
+                    discovery::AggregatedKind::Apis
+                };
                 if let Some((version, content_type)) = discovery::negotiate(&accept) {
-                    return respond(200, content_type, discovery::aggregated(kind, version).to_string());
+                    return respond(
+                        200,
+                        content_type,
+                        discovery::aggregated(kind, version).to_string(),
+                    );
                 }
-                let doc = if r == Route::CoreVersions { discovery::api_versions() } else { discovery::api_group_list() };
+                let doc = if r == Route::CoreVersions {
+                    discovery::api_versions()
+                } else {
+                    discovery::api_group_list()
+                };
                 json_response(200, &doc)
             }
             Route::Group(g) => match discovery::api_group(&g) {
                 Some(doc) => json_response(200, &doc),
                 None => error_response(&ApiError::not_found_path()),
             },
-            Route::ResourceList { group, version } => match discovery::api_resource_list(&group, &version) {
-                Some(doc) => json_response(200, &doc),
-                None => error_response(&ApiError::not_found_path()),
-            },
+            Route::ResourceList { group, version } => {
+                match discovery::api_resource_list(&group, &version) {
+                    Some(doc) => json_response(200, &doc),
+                    None => error_response(&ApiError::not_found_path()),
+                }
+            }
             Route::OpenApiV2 => {
-                if accept.contains("protobuf") {
-                    respond(200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", openapi::v2_protobuf())
+                if openapi::wants_v2_protobuf(&accept) {
+                    respond(
+                        200,
+                        openapi::V2_PROTOBUF_CONTENT_TYPE,
+                        openapi::v2_protobuf(),
+                    )
                 } else {
                     respond(200, "application/json", openapi::v2_json())
                 }
@@ -173,29 +209,68 @@ impl Server {
         }
     }
 
-    async fn resource(&self, rr: crate::request::ResourceRequest, req: Request<Incoming>, accept: &str) -> Response<Body> {
+    async fn resource(
+        &self,
+        rr: crate::request::ResourceRequest,
+        req: Request<Incoming>,
+        accept: &str,
+    ) -> Response<Body> {
         let query = Query::parse(req.uri().query());
         let method = req.method().clone();
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_string();
-        let manager = query.get("fieldManager").map(str::to_string).unwrap_or_else(|| manager_from_agent(&user_agent));
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("unknown")
+            .to_string();
+        let manager = query
+            .get("fieldManager")
+            .map(str::to_string)
+            .unwrap_or_else(|| manager_from_agent(&user_agent));
         let body = if method == Method::GET {
             Bytes::new()
         } else {
-            match Limited::new(req.into_body(), rest::MAX_BODY).collect().await {
+            match Limited::new(req.into_body(), rest::MAX_BODY)
+                .collect()
+                .await
+            {
                 Ok(b) => b.to_bytes(),
-                Err(e) if e.is::<http_body_util::LengthLimitError>() => return error_response(&ApiError::too_large()),
-                Err(e) => return error_response(&ApiError::bad_request(format!("reading request body: {e}"))),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                    return error_response(&ApiError::too_large());
+                }
+                Err(e) => {
+                    return error_response(&ApiError::bad_request(format!(
+                        "reading request body: {e}"
+                    )));
+                }
             }
         };
-        let ctx = Ctx { req: &rr, query: &query, accept, content_type: &content_type, manager };
+        let ctx = Ctx {
+            req: &rr,
+            query: &query,
+            accept,
+            content_type: &content_type,
+            manager,
+        };
         match rest::handle(&self.api, &ctx, &method, &body).await {
             Ok(Reply::Object(code, obj)) => json_response(code, &obj),
             Ok(Reply::Watch(stream)) => {
                 let frames = stream.map(|b| Ok::<_, Infallible>(Frame::data(b)));
                 let mut resp = Response::new(BodyExt::boxed_unsync(StreamBody::new(frames)));
-                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                resp.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache, private"),
+                );
                 resp
             }
             Err(e) => error_response(&e),
@@ -210,5 +285,9 @@ fn unreachable_ok() -> Response<Body> {
 /// Upstream's default field manager: the user agent's program name.
 fn manager_from_agent(agent: &str) -> String {
     let name = agent.split('/').next().unwrap_or(agent);
-    if name.is_empty() { "unknown".into() } else { name.chars().take(128).collect() }
+    if name.is_empty() {
+        "unknown".into()
+    } else {
+        name.chars().take(128).collect()
+    }
 }

@@ -32,7 +32,10 @@ pub struct ServerArgs {
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let service_cidr = args.service_cidr.parse().map_err(|e: String| anyhow::anyhow!("--service-cidr: {e}"))?;
+    let service_cidr = args
+        .service_cidr
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--service-cidr: {e}"))?;
     let config = skiff_apiserver::Config {
         data_dir: args.data_dir,
         bind_address: args.bind_address,
@@ -49,8 +52,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Skiff API server is ready"
     );
-    println!("Skiff is running. Use it with:\n  export KUBECONFIG={}\n  kubectl get nodes", running.kubeconfig.display());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    println!(
+        "Skiff is running. Use it with:\n  export KUBECONFIG={}\n  kubectl get nodes",
+        running.kubeconfig.display()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     tracing::info!("shutting down");
     Ok(())
 }

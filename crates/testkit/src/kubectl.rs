@@ -18,15 +18,24 @@ pub struct Kubectl {
 
 impl Kubectl {
     pub fn new(version: &str, kubeconfig: &Path) -> Kubectl {
-        let bin = std::env::var("SKIFF_KUBECTL_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(KUBECTL_DIR));
-        Kubectl { bin: bin.join(format!("kubectl.{version}")), kubeconfig: kubeconfig.to_path_buf(), version: version.into() }
+        let bin = std::env::var("SKIFF_KUBECTL_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(KUBECTL_DIR));
+        Kubectl {
+            bin: bin.join(format!("kubectl.{version}")),
+            kubeconfig: kubeconfig.to_path_buf(),
+            version: version.into(),
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.bin);
         c.args(args)
             .env("KUBECONFIG", &self.kubeconfig)
-            .env("HOME", self.kubeconfig.parent().unwrap_or(Path::new("/tmp")))
+            .env(
+                "HOME",
+                self.kubeconfig.parent().unwrap_or(Path::new("/tmp")),
+            )
             .env_remove("KUBECTL_EXTERNAL_DIFF");
         c
     }
@@ -41,17 +50,29 @@ impl Kubectl {
         for (k, v) in env {
             c.env(k, v);
         }
-        c.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("running {}: {e}", self.bin.display()))
+        c.stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", self.bin.display()))
     }
 
     pub fn run_stdin(&self, args: &[&str], input: Option<&str>) -> Output {
         let mut c = self.command(args);
-        c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap_or_else(|e| panic!("running {}: {e}", self.bin.display()));
+        c.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("running {}: {e}", self.bin.display()));
         if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
             let _ = stdin.write_all(text.as_bytes());
         }
-        child.wait_with_output().unwrap_or_else(|e| panic!("waiting for kubectl: {e}"))
+        child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("waiting for kubectl: {e}"))
     }
 
     /// Run and insist on success; stdout.

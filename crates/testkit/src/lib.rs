@@ -11,7 +11,10 @@ use std::path::PathBuf;
 /// Path of a binary built by this workspace (`target/<profile>/<name>`), found next to the
 /// running test executable (`target/<profile>/deps/<test>`).
 pub fn workspace_bin(name: &str) -> PathBuf {
-    if let Ok(p) = std::env::var(format!("SKIFF_TEST_BIN_{}", name.to_uppercase().replace('-', "_"))) {
+    if let Ok(p) = std::env::var(format!(
+        "SKIFF_TEST_BIN_{}",
+        name.to_uppercase().replace('-', "_")
+    )) {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().unwrap_or_default();

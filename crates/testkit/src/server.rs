@@ -21,7 +21,13 @@ impl SkiffServer {
     pub fn start() -> anyhow::Result<SkiffServer> {
         let tmp = tempfile::tempdir().context("creating a temp data dir")?;
         let dir = tmp.path().to_path_buf();
-        let mut s = SkiffServer { child: None, port: crate::free_port(), data_dir: dir, _tmp: Some(tmp), extra_args: vec![] };
+        let mut s = SkiffServer {
+            child: None,
+            port: crate::free_port(),
+            data_dir: dir,
+            _tmp: Some(tmp),
+            extra_args: vec![],
+        };
         s.spawn()?;
         Ok(s)
     }
@@ -31,7 +37,13 @@ impl SkiffServer {
         let tmp = tempfile::tempdir().context("creating a temp data dir")?;
         let dir = tmp.path().to_path_buf();
         let extra_args = args.iter().map(|s| s.to_string()).collect();
-        let mut s = SkiffServer { child: None, port: crate::free_port(), data_dir: dir, _tmp: Some(tmp), extra_args };
+        let mut s = SkiffServer {
+            child: None,
+            port: crate::free_port(),
+            data_dir: dir,
+            _tmp: Some(tmp),
+            extra_args,
+        };
         s.spawn()?;
         Ok(s)
     }
@@ -55,10 +67,15 @@ impl SkiffServer {
             .arg("--bind-address")
             .arg("127.0.0.1")
             .args(&self.extra_args)
-            .env("SKIFF_LOG", std::env::var("SKIFF_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "SKIFF_LOG",
+                std::env::var("SKIFF_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
         self.child = Some(child);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -113,7 +130,10 @@ impl SkiffServer {
 }
 
 fn terminate(mut c: Child) {
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(c.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = c.try_wait() {

@@ -9,7 +9,10 @@ use crate::status::{ApiError, ApiResult};
 pub fn finalized(obj: &Value) -> bool {
     let meta = &obj["metadata"];
     let pending = meta["finalizers"].as_array().is_some_and(|f| !f.is_empty())
-        || (obj["kind"] == "Namespace" && obj["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()));
+        || (obj["kind"] == "Namespace"
+            && obj["spec"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty()));
     meta.get("deletionTimestamp").is_some_and(|t| !t.is_null()) && !pending
 }
 
@@ -24,10 +27,14 @@ fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
     let grace = match ctx.query.get("gracePeriodSeconds") {
-        Some(g) => Some(g.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?),
+        Some(g) => Some(
+            g.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?,
+        ),
         None => body["gracePeriodSeconds"].as_i64(),
     };
     let pre = &body["preconditions"];
@@ -47,18 +54,28 @@ async fn delete_one(api: &Api, ctx: &Ctx<'_>, name: &str, opts: &Options) -> Api
     let res = ctx.res();
     let key = res.key(ctx.namespace(), name);
     for _attempt in 0..8 {
-        let kv = api.store.get(&key).await?.ok_or_else(|| ApiError::not_found(res, name))?;
+        let kv = api
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(res, name))?;
         let mut obj = decode(res, &kv)?;
         if let Some(uid) = &opts.uid
             && obj["metadata"]["uid"].as_str() != Some(uid)
         {
-            let why = format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", obj["metadata"]["uid"].as_str().unwrap_or(""));
+            let why = format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                obj["metadata"]["uid"].as_str().unwrap_or("")
+            );
             return Err(ApiError::conflict(res, name, &why));
         }
         if let Some(rv) = &opts.resource_version
             && *rv != kv.mod_revision.to_string()
         {
-            let why = format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", kv.mod_revision);
+            let why = format!(
+                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                kv.mod_revision
+            );
             return Err(ApiError::conflict(res, name, &why));
         }
         let deferred = deferral(ctx, &obj, opts);
@@ -71,7 +88,8 @@ async fn delete_one(api: &Api, ctx: &Ctx<'_>, name: &str, opts: &Options) -> Api
             if meta.get("deletionTimestamp").is_none() || grace.is_some() {
                 let grace = grace.unwrap_or(0);
                 let at = chrono::Utc::now() + chrono::Duration::seconds(grace);
-                meta["deletionTimestamp"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                meta["deletionTimestamp"] =
+                    json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
                 meta["deletionGracePeriodSeconds"] = json!(grace);
             }
             if res.kind == "Namespace" {
@@ -80,7 +98,11 @@ async fn delete_one(api: &Api, ctx: &Ctx<'_>, name: &str, opts: &Options) -> Api
             if ctx.query.dry_run() {
                 return Ok(object_reply(ctx, 202, obj));
             }
-            match api.store.update(&key, super::encode(res, &obj), kv.mod_revision).await {
+            match api
+                .store
+                .update(&key, super::encode(res, &obj), kv.mod_revision)
+                .await
+            {
                 Ok(kv) => {
                     super::set_resource_version(&mut obj, kv.mod_revision);
                     return Ok(object_reply(ctx, 202, obj));
@@ -106,14 +128,24 @@ async fn delete_one(api: &Api, ctx: &Ctx<'_>, name: &str, opts: &Options) -> Api
 /// `Some(grace)` defers: `grace` is the new grace period to set, if any.
 fn deferral(ctx: &Ctx<'_>, obj: &Value, opts: &Options) -> Option<Option<i64>> {
     let res = ctx.res();
-    let has_finalizers = obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+    let has_finalizers = obj["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty());
     if res.kind == "Namespace" {
         return Some(None);
     }
     if res.kind == "Pod" && res.group.is_empty() {
-        let scheduled = obj["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty());
-        let finished = matches!(obj["status"]["phase"].as_str(), Some("Succeeded" | "Failed"));
-        let grace = opts.grace.or_else(|| obj["spec"]["terminationGracePeriodSeconds"].as_i64()).unwrap_or(30);
+        let scheduled = obj["spec"]["nodeName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty());
+        let finished = matches!(
+            obj["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        );
+        let grace = opts
+            .grace
+            .or_else(|| obj["spec"]["terminationGracePeriodSeconds"].as_i64())
+            .unwrap_or(30);
         if scheduled && !finished && grace > 0 {
             return Some(Some(grace));
         }
@@ -126,10 +158,22 @@ pub async fn delete_collection(api: &Api, ctx: &Ctx<'_>, body: &[u8]) -> ApiResu
     let (items, _, _) = super::read::list_items(api, ctx).await?;
     let mut deleted = Vec::new();
     for item in items {
-        let Some(name) = item["metadata"]["name"].as_str() else { continue };
+        let Some(name) = item["metadata"]["name"].as_str() else {
+            continue;
+        };
         let ns = item["metadata"]["namespace"].as_str().map(str::to_string);
-        let req = crate::request::ResourceRequest { namespace: ns, name: Some(name.to_string()), ..ctx.req.clone() };
-        let item_ctx = Ctx { req: &req, query: ctx.query, accept: "application/json", content_type: ctx.content_type, manager: ctx.manager.clone() };
+        let req = crate::request::ResourceRequest {
+            namespace: ns,
+            name: Some(name.to_string()),
+            ..ctx.req.clone()
+        };
+        let item_ctx = Ctx {
+            req: &req,
+            query: ctx.query,
+            accept: "application/json",
+            content_type: ctx.content_type,
+            manager: ctx.manager.clone(),
+        };
         match delete_one(api, &item_ctx, name, &opts).await {
             Ok(Reply::Object(_, obj)) => deleted.push(obj),
             Ok(Reply::Watch(_)) => {}

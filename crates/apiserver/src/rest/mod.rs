@@ -10,6 +10,7 @@ mod write;
 
 pub use delete::finalized as delete_finalized;
 pub use watch::WatchStream;
+pub use write::MAX_BODY;
 
 use std::sync::Arc;
 
@@ -49,13 +50,21 @@ impl Ctx<'_> {
         self.req.res
     }
     pub fn namespace(&self) -> Option<&str> {
-        if self.req.res.namespaced { self.req.namespace.as_deref() } else { None }
+        if self.req.res.namespaced {
+            self.req.namespace.as_deref()
+        } else {
+            None
+        }
     }
     /// The meta.k8s.io version of Table the client asked for, if any.
     pub fn table_version(&self) -> Option<&'static str> {
         for part in self.accept.split(',') {
             if part.contains("as=Table") {
-                return Some(if part.contains("v=v1beta1") { "meta.k8s.io/v1beta1" } else { "meta.k8s.io/v1" });
+                return Some(if part.contains("v=v1beta1") {
+                    "meta.k8s.io/v1beta1"
+                } else {
+                    "meta.k8s.io/v1"
+                });
             }
             if part.trim().starts_with("application/json") && !part.contains("as=") {
                 return None;
@@ -66,23 +75,38 @@ impl Ctx<'_> {
 }
 
 /// Dispatch a resource request to its verb.
-pub async fn handle(api: &Api, ctx: &Ctx<'_>, method: &http::Method, body: &[u8]) -> ApiResult<Reply> {
+pub async fn handle(
+    api: &Api,
+    ctx: &Ctx<'_>,
+    method: &http::Method,
+    body: &[u8],
+) -> ApiResult<Reply> {
     use http::Method;
     let req = ctx.req;
     if req.res.namespaced && req.namespace.is_none() && req.name.is_some() {
         return Err(ApiError::not_found_path());
     }
     match (req.name.as_deref(), req.subresource.as_deref(), method) {
-        (None, None, &Method::GET) if ctx.query.flag("watch") => watch::watch(api, ctx).await.map(Reply::Watch),
+        (None, None, &Method::GET) if ctx.query.flag("watch") => {
+            watch::watch(api, ctx).await.map(Reply::Watch)
+        }
         (None, None, &Method::GET) => read::list(api, ctx).await,
         (None, None, &Method::POST) => write::create(api, ctx, body).await,
         (None, None, &Method::DELETE) => delete::delete_collection(api, ctx, body).await,
         (Some(name), None, &Method::GET) => read::get(api, ctx, name).await,
-        (Some(name), None | Some("status"), &Method::PUT) => write::update(api, ctx, name, body).await,
-        (Some(name), None | Some("status"), &Method::PATCH) => write::patch(api, ctx, name, body).await,
+        (Some(name), None | Some("status"), &Method::PUT) => {
+            write::update(api, ctx, name, body).await
+        }
+        (Some(name), None | Some("status"), &Method::PATCH) => {
+            write::patch(api, ctx, name, body).await
+        }
         (Some(name), None, &Method::DELETE) => delete::delete(api, ctx, name, body).await,
-        (Some(name), Some("status"), &Method::GET) if req.res.has_status => read::get(api, ctx, name).await,
-        (Some(name), Some("scale"), m) if req.res.has_scale => write::scale(api, ctx, name, m, body).await,
+        (Some(name), Some("status"), &Method::GET) if req.res.has_status => {
+            read::get(api, ctx, name).await
+        }
+        (Some(name), Some("scale"), m) if req.res.has_scale => {
+            write::scale(api, ctx, name, m, body).await
+        }
         (Some(name), Some("finalize"), &Method::PUT) if req.res.kind == "Namespace" => {
             write::update(api, ctx, name, body).await
         }
@@ -122,7 +146,14 @@ pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
 pub fn object_reply(ctx: &Ctx<'_>, code: u16, obj: Value) -> Reply {
     match ctx.table_version() {
         Some(v) => {
-            let table = skiff_api::table::to_table(ctx.res(), &[obj], include_object(ctx), v, json!({}), chrono::Utc::now());
+            let table = skiff_api::table::to_table(
+                ctx.res(),
+                &[obj],
+                include_object(ctx),
+                v,
+                json!({}),
+                chrono::Utc::now(),
+            );
             Reply::Object(code, table)
         }
         None => Reply::Object(code, obj),

@@ -22,14 +22,19 @@ pub struct Filter {
 
 impl Filter {
     pub fn from_ctx(ctx: &Ctx<'_>) -> ApiResult<Filter> {
-        let labels = match ctx.query.get("labelSelector").filter(|s| !s.is_empty()) {
-            Some(s) => Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?),
-            None => None,
-        };
+        let labels =
+            match ctx.query.get("labelSelector").filter(|s| !s.is_empty()) {
+                Some(s) => Some(LabelSelector::parse(s).map_err(|e| {
+                    ApiError::bad_request(format!("unable to parse requirement: {e}"))
+                })?),
+                None => None,
+            };
         let fields = match ctx.query.get("fieldSelector").filter(|s| !s.is_empty()) {
             Some(s) => {
-                let sel = FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
-                sel.check_supported(ctx.res()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let sel =
+                    FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                sel.check_supported(ctx.res())
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
                 Some(sel)
             }
             None => None,
@@ -63,8 +68,14 @@ fn encode_continue(rev: i64, start_after: &str) -> String {
 }
 
 fn decode_continue(token: &str) -> ApiResult<(i64, String)> {
-    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).map_err(|_| bad())?;
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let rev = v.get("rv").and_then(Value::as_i64).ok_or_else(bad)?;
     let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
@@ -77,7 +88,9 @@ pub async fn list_items(api: &Api, ctx: &Ctx<'_>) -> ApiResult<(Vec<Value>, i64,
     let filter = Filter::from_ctx(ctx)?;
     let prefix = collection_prefix(ctx);
     let limit: usize = match ctx.query.get("limit") {
-        Some(l) => l.parse().map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
+        Some(l) => l
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?,
         None => 0,
     };
     let (mut revision, mut start) = match ctx.query.get("continue").filter(|c| !c.is_empty()) {
@@ -89,10 +102,20 @@ pub async fn list_items(api: &Api, ctx: &Ctx<'_>) -> ApiResult<(Vec<Value>, i64,
     };
     let mut items = Vec::new();
     loop {
-        let batch = if limit == 0 { 0 } else { (limit - items.len()).max(1) };
-        let page = match api.store.range(&prefix, start.as_deref(), batch, revision).await {
+        let batch = if limit == 0 {
+            0
+        } else {
+            (limit - items.len()).max(1)
+        };
+        let page = match api
+            .store
+            .range(&prefix, start.as_deref(), batch, revision)
+            .await
+        {
             Ok(p) => p,
-            Err(skiff_store::Error::Compacted { .. }) => return Err(ApiError::gone(CONTINUE_TOO_OLD)),
+            Err(skiff_store::Error::Compacted { .. }) => {
+                return Err(ApiError::gone(CONTINUE_TOO_OLD));
+            }
             Err(e) => return Err(e.into()),
         };
         revision = Some(page.revision);
@@ -121,7 +144,14 @@ pub async fn list(api: &Api, ctx: &Ctx<'_>) -> ApiResult<Reply> {
         meta["continue"] = json!(t);
     }
     if let Some(v) = ctx.table_version() {
-        let table = skiff_api::table::to_table(res, &items, super::include_object(ctx), v, meta, chrono::Utc::now());
+        let table = skiff_api::table::to_table(
+            res,
+            &items,
+            super::include_object(ctx),
+            v,
+            meta,
+            chrono::Utc::now(),
+        );
         return Ok(Reply::Object(200, table));
     }
     let list = json!({

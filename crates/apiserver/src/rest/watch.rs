@@ -1,5 +1,7 @@
 //! watch: initial events, then every change after a revision, as newline-delimited JSON.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,9 +29,16 @@ enum Start {
 
 fn start_of(q: &Query) -> ApiResult<Start> {
     let send_initial = q.get("sendInitialEvents").map(|v| v == "true");
-    match (q.get("resourceVersion").filter(|v| !v.is_empty()), send_initial) {
-        (_, Some(true)) => Ok(Start::WithState { bookmark_after: true }),
-        (None | Some("0"), _) => Ok(Start::WithState { bookmark_after: false }),
+    match (
+        q.get("resourceVersion").filter(|v| !v.is_empty()),
+        send_initial,
+    ) {
+        (_, Some(true)) => Ok(Start::WithState {
+            bookmark_after: true,
+        }),
+        (None | Some("0"), _) => Ok(Start::WithState {
+            bookmark_after: false,
+        }),
         (Some(rv), _) => rv
             .parse::<i64>()
             .map(Start::After)
@@ -49,7 +58,10 @@ fn bookmark(ctx: &Ctx<'_>, rev: i64, initial_end: bool) -> Bytes {
     if initial_end {
         meta["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
     }
-    event_bytes("BOOKMARK", json!({ "kind": res.kind, "apiVersion": res.api_version(), "metadata": meta }))
+    event_bytes(
+        "BOOKMARK",
+        json!({ "kind": res.kind, "apiVersion": res.api_version(), "metadata": meta }),
+    )
 }
 
 /// Renders objects as the client asked: raw, or one-row Tables (column definitions once).
@@ -63,7 +75,14 @@ struct Renderer {
 impl Renderer {
     fn render(&mut self, obj: Value) -> Value {
         let Some(v) = self.table else { return obj };
-        let mut t = skiff_api::table::to_table(self.res, &[obj], &self.include, v, json!({}), chrono::Utc::now());
+        let mut t = skiff_api::table::to_table(
+            self.res,
+            &[obj],
+            &self.include,
+            v,
+            json!({}),
+            chrono::Utc::now(),
+        );
         if self.headers_sent {
             t["columnDefinitions"] = json!([]);
         }
@@ -76,7 +95,11 @@ pub async fn watch(api: &Api, ctx: &Ctx<'_>) -> ApiResult<WatchStream> {
     let filter = Filter::from_ctx(ctx)?;
     let start = start_of(ctx.query)?;
     let bookmarks = ctx.query.flag("allowWatchBookmarks");
-    let timeout = ctx.query.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).unwrap_or(1800);
+    let timeout = ctx
+        .query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(1800);
     let mut renderer = Renderer {
         res: ctx.res(),
         table: ctx.table_version(),
@@ -101,8 +124,14 @@ pub async fn watch(api: &Api, ctx: &Ctx<'_>) -> ApiResult<WatchStream> {
     let prefix = collection_prefix(ctx);
     let changes = match api.store.watch(&prefix, after).await {
         Ok(s) => s,
-        Err(skiff_store::Error::Compacted { requested, compacted }) => {
-            let status = ApiError::gone(format!("too old resource version: {requested} ({compacted})")).to_status();
+        Err(skiff_store::Error::Compacted {
+            requested,
+            compacted,
+        }) => {
+            let status = ApiError::gone(format!(
+                "too old resource version: {requested} ({compacted})"
+            ))
+            .to_status();
             return Ok(futures::stream::once(async move { event_bytes("ERROR", status) }).boxed());
         }
         Err(e) => return Err(e.into()),
@@ -112,12 +141,16 @@ pub async fn watch(api: &Api, ctx: &Ctx<'_>) -> ApiResult<WatchStream> {
     let res = ctx.res();
     let ns_ctx = OwnedFilterCtx { filter, res };
     let bookmark_proto = (res.kind, res.api_version());
-    let mut last_rev = after;
+    // The revision of the last change this watcher has passed: bookmarks never run ahead of it.
+    let last_rev = Arc::new(AtomicI64::new(after));
+    let seen = last_rev.clone();
     let changes = changes.filter_map(move |ev| {
         let out = match ev {
             Ok(ev) => {
-                last_rev = ev.revision();
-                ns_ctx.translate(ev).map(|(kind, obj)| event_bytes(kind, renderer.render(obj)))
+                seen.store(ev.revision(), Ordering::Relaxed);
+                ns_ctx
+                    .translate(ev)
+                    .map(|(kind, obj)| event_bytes(kind, renderer.render(obj)))
             }
             Err(e) => Some(event_bytes("ERROR", ApiError::from(e).to_status())),
         };
@@ -127,15 +160,13 @@ pub async fn watch(api: &Api, ctx: &Ctx<'_>) -> ApiResult<WatchStream> {
         tokio::time::Instant::now() + Duration::from_secs(30),
         Duration::from_secs(30),
     ));
-    let current = api.store.clone();
     let ticks = ticker.filter_map(move |_| {
-        let store = current.clone();
+        let rev = last_rev.load(Ordering::Relaxed);
         let (kind, api_version) = bookmark_proto.clone();
         async move {
             if !bookmarks {
                 return None;
             }
-            let rev = store.current_revision().await.ok()?;
             let obj = json!({ "kind": kind, "apiVersion": api_version, "metadata": { "resourceVersion": rev.to_string() } });
             Some(event_bytes("BOOKMARK", obj))
         }
@@ -163,7 +194,9 @@ impl OwnedFilterCtx {
             Event::Put { kv, prev } => {
                 let obj = decode(self.res, &kv).ok()?;
                 let now = self.matches(&obj);
-                let before = prev.and_then(|p| decode(self.res, &p).ok()).map(|p| self.matches(&p));
+                let before = prev
+                    .and_then(|p| decode(self.res, &p).ok())
+                    .map(|p| self.matches(&p));
                 match (before, now) {
                     (None | Some(false), true) => Some(("ADDED", obj)),
                     (Some(true), true) => Some(("MODIFIED", obj)),

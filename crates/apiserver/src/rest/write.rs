@@ -16,15 +16,20 @@ pub fn parse_body(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Value> {
     }
     let ct = ctx.content_type.split(';').next().unwrap_or("").trim();
     let value: Value = match ct {
-        "" | "application/json" | "*/*" => serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("json: cannot unmarshal request body: {e}")))?,
-        "application/yaml" | "application/x-yaml" | "text/yaml" | "application/apply-patch+yaml" => {
-            serde_saphyr::from_slice(body).map_err(|e| ApiError::bad_request(format!("yaml: unmarshal errors: {e}")))?
-        }
+        "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("json: cannot unmarshal request body: {e}"))
+        })?,
+        "application/yaml"
+        | "application/x-yaml"
+        | "text/yaml"
+        | "application/apply-patch+yaml" => serde_saphyr::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("yaml: unmarshal errors: {e}")))?,
         other => return Err(ApiError::unsupported_media(other)),
     };
     if !value.is_object() {
-        return Err(ApiError::bad_request("Object 'Kind' is missing in request body: the body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "Object 'Kind' is missing in request body: the body must be a JSON object",
+        ));
     }
     Ok(value)
 }
@@ -63,22 +68,41 @@ fn strict_fields(ctx: &Ctx<'_>, obj: &Value) -> ApiResult<()> {
     let unknown = validation::unknown_fields(ctx.res(), obj);
     match unknown.len() {
         0 => Ok(()),
-        1 => Err(ApiError::bad_request(format!("strict decoding error: unknown field \"{}\"", unknown[0]))),
+        1 => Err(ApiError::bad_request(format!(
+            "strict decoding error: unknown field \"{}\"",
+            unknown[0]
+        ))),
         _ => {
-            let list: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
-            Err(ApiError::bad_request(format!("strict decoding error: {}", list.join(", "))))
+            let list: Vec<String> = unknown
+                .iter()
+                .map(|f| format!("unknown field \"{f}\""))
+                .collect();
+            Err(ApiError::bad_request(format!(
+                "strict decoding error: {}",
+                list.join(", ")
+            )))
         }
     }
 }
 
 fn to_causes(v: Vec<validation::Cause>) -> Vec<Cause> {
-    v.into_iter().map(|c| Cause { reason: c.reason, message: c.message, field: c.field }).collect()
+    v.into_iter()
+        .map(|c| Cause {
+            reason: c.reason,
+            message: c.message,
+            field: c.field,
+        })
+        .collect()
 }
 
 /// Refuse new objects in a missing or terminating namespace.
 async fn ensure_namespace(api: &Api, ctx: &Ctx<'_>, name: &str) -> ApiResult<()> {
-    let Some(ns) = ctx.namespace() else { return Ok(()) };
-    let ns_res = skiff_api::registry().find("", "v1", "namespaces").ok_or_else(|| ApiError::internal("no namespaces kind"))?;
+    let Some(ns) = ctx.namespace() else {
+        return Ok(());
+    };
+    let ns_res = skiff_api::registry()
+        .find("", "v1", "namespaces")
+        .ok_or_else(|| ApiError::internal("no namespaces kind"))?;
     let Some(kv) = api.store.get(&ns_res.key(None, ns)).await? else {
         return Err(ApiError::not_found(ns_res, ns));
     };
@@ -87,7 +111,9 @@ async fn ensure_namespace(api: &Api, ctx: &Ctx<'_>, name: &str) -> ApiResult<()>
         return Err(ApiError::forbidden(
             ctx.res(),
             name,
-            &format!("unable to create new content in namespace {ns} because it is being terminated"),
+            &format!(
+                "unable to create new content in namespace {ns} because it is being terminated"
+            ),
         ));
     }
     Ok(())
@@ -98,7 +124,9 @@ const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 fn generated_name(prefix: &str) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    let suffix: String = (0..5).map(|_| GENERATE_ALPHABET[rng.random_range(0..GENERATE_ALPHABET.len())] as char).collect();
+    let suffix: String = (0..5)
+        .map(|_| GENERATE_ALPHABET[rng.random_range(0..GENERATE_ALPHABET.len())] as char)
+        .collect();
     format!("{prefix}{suffix}")
 }
 
@@ -108,7 +136,12 @@ pub async fn create(api: &Api, ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Reply> {
 }
 
 /// The create pipeline shared by POST and server-side apply of a new object.
-async fn create_object(api: &Api, ctx: &Ctx<'_>, mut obj: Value, record_update: bool) -> ApiResult<Reply> {
+async fn create_object(
+    api: &Api,
+    ctx: &Ctx<'_>,
+    mut obj: Value,
+    record_update: bool,
+) -> ApiResult<Reply> {
     let res = ctx.res();
     check_type(ctx, &mut obj)?;
     strict_fields(ctx, &obj)?;
@@ -125,20 +158,34 @@ async fn create_object(api: &Api, ctx: &Ctx<'_>, mut obj: Value, record_update: 
     } else if let Some(m) = meta.as_object_mut() {
         m.remove("namespace");
     }
-    let name = match (meta.get("name").and_then(Value::as_str), meta.get("generateName").and_then(Value::as_str)) {
+    let name = match (
+        meta.get("name").and_then(Value::as_str),
+        meta.get("generateName").and_then(Value::as_str),
+    ) {
         (Some(n), _) if !n.is_empty() => n.to_string(),
         (_, Some(g)) if !g.is_empty() => generated_name(g),
         _ => {
-            let cause = Cause { reason: "FieldValueRequired".into(), message: "Required value: name or generateName is required".into(), field: "metadata.name".into() };
+            let cause = Cause {
+                reason: "FieldValueRequired".into(),
+                message: "Required value: name or generateName is required".into(),
+                field: "metadata.name".into(),
+            };
             return Err(ApiError::invalid(res, "", vec![cause]));
         }
     };
     meta["name"] = json!(name);
     ensure_namespace(api, ctx, &name).await?;
-    let meta = obj["metadata"].as_object_mut().ok_or_else(|| ApiError::internal("metadata"))?;
+    let meta = obj["metadata"]
+        .as_object_mut()
+        .ok_or_else(|| ApiError::internal("metadata"))?;
     meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
     meta.insert("creationTimestamp".into(), json!(now_rfc3339()));
-    for transient in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+    for transient in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
         meta.remove(transient);
     }
     defaults::apply(res, &mut obj);
@@ -149,14 +196,28 @@ async fn create_object(api: &Api, ctx: &Ctx<'_>, mut obj: Value, record_update: 
     }
     crate::alloc::on_create(api, res, &mut obj).await?;
     if record_update {
-        skiff_patch::update_managed_fields(None, &mut obj, &ctx.manager, "Update", &res.api_version(), res.kind, &now_rfc3339());
+        skiff_patch::update_managed_fields(
+            None,
+            &mut obj,
+            &ctx.manager,
+            "Update",
+            &res.api_version(),
+            res.kind,
+            &now_rfc3339(),
+        );
     }
     if ctx.query.dry_run() {
         return Ok(object_reply(ctx, 201, obj));
     }
-    let kv = match api.store.create(&res.key(ctx.namespace(), &name), encode(res, &obj)).await {
+    let kv = match api
+        .store
+        .create(&res.key(ctx.namespace(), &name), encode(res, &obj))
+        .await
+    {
         Ok(kv) => kv,
-        Err(skiff_store::Error::AlreadyExists(_)) => return Err(ApiError::already_exists(res, &name)),
+        Err(skiff_store::Error::AlreadyExists(_)) => {
+            return Err(ApiError::already_exists(res, &name));
+        }
         Err(e) => return Err(e.into()),
     };
     super::set_resource_version(&mut obj, kv.mod_revision);
@@ -169,9 +230,15 @@ pub async fn update(api: &Api, ctx: &Ctx<'_>, name: &str, body: &[u8]) -> ApiRes
     check_type(ctx, &mut new)?;
     strict_fields(ctx, &new)?;
     if let Some(n) = meta_str(&new, "name").filter(|n| *n != name) {
-        return Err(ApiError::bad_request(format!("the name of the object ({n}) does not match the name on the URL ({name})")));
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({n}) does not match the name on the URL ({name})"
+        )));
     }
-    let kv = api.store.get(&res.key(ctx.namespace(), name)).await?.ok_or_else(|| ApiError::not_found(res, name))?;
+    let kv = api
+        .store
+        .get(&res.key(ctx.namespace(), name))
+        .await?
+        .ok_or_else(|| ApiError::not_found(res, name))?;
     let old = decode(res, &kv)?;
     if let Some(rv) = meta_str(&new, "resourceVersion").filter(|rv| !rv.is_empty())
         && rv != kv.mod_revision.to_string()
@@ -193,7 +260,15 @@ async fn commit_update(
 ) -> ApiResult<Reply> {
     let res = ctx.res();
     // Identity and server-owned metadata survive every update.
-    for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "name", "namespace"] {
+    for key in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "name",
+        "namespace",
+    ] {
         match old["metadata"].get(key) {
             Some(v) => new["metadata"][key] = v.clone(),
             None => {
@@ -218,7 +293,15 @@ async fn commit_update(
         return Err(ApiError::invalid(res, name, to_causes(causes)));
     }
     if record_update {
-        skiff_patch::update_managed_fields(Some(old), &mut new, &ctx.manager, "Update", &res.api_version(), res.kind, &now_rfc3339());
+        skiff_patch::update_managed_fields(
+            Some(old),
+            &mut new,
+            &ctx.manager,
+            "Update",
+            &res.api_version(),
+            res.kind,
+            &now_rfc3339(),
+        );
     }
     super::set_resource_version(&mut new, expected);
     if &new == old {
@@ -266,7 +349,14 @@ fn patch_type(content_type: &str) -> ApiResult<PatchType> {
     }
 }
 
-fn apply_patch(ctx: &Ctx<'_>, kind: PatchType, doc: &Value, body: &[u8], api_version: &str, type_kind: &str) -> ApiResult<Value> {
+fn apply_patch(
+    ctx: &Ctx<'_>,
+    kind: PatchType,
+    doc: &Value,
+    body: &[u8],
+    api_version: &str,
+    type_kind: &str,
+) -> ApiResult<Value> {
     let err = |e: skiff_patch::Error| match e.status_code() {
         422 => ApiError::new(422, "Invalid", e.to_string()),
         _ => ApiError::bad_request(e.to_string()),
@@ -274,11 +364,21 @@ fn apply_patch(ctx: &Ctx<'_>, kind: PatchType, doc: &Value, body: &[u8], api_ver
     match kind {
         PatchType::Json => skiff_patch::json_patch(doc, body).map_err(err),
         PatchType::Merge => skiff_patch::merge_patch(doc, body).map_err(err),
-        PatchType::Strategic => skiff_patch::strategic_merge_patch(doc, body, api_version, type_kind).map_err(err),
+        PatchType::Strategic => {
+            skiff_patch::strategic_merge_patch(doc, body, api_version, type_kind).map_err(err)
+        }
         PatchType::Apply => {
             let force = ctx.query.flag("force");
-            skiff_patch::server_side_apply(Some(doc), body, &ctx.manager, force, api_version, type_kind, &now_rfc3339())
-                .map_err(apply_error)
+            skiff_patch::server_side_apply(
+                Some(doc),
+                body,
+                &ctx.manager,
+                force,
+                api_version,
+                type_kind,
+                &now_rfc3339(),
+            )
+            .map_err(apply_error)
         }
     }
 }
@@ -291,7 +391,10 @@ fn apply_error(e: skiff_patch::ApplyError) -> ApiError {
                 .iter()
                 .map(|c| json!({ "reason": "FieldManagerConflict", "message": c.cause_message(), "field": c.field }))
                 .collect();
-            ApiError { details: Some(json!({ "causes": causes })), ..ApiError::new(409, "Conflict", message) }
+            ApiError {
+                details: Some(json!({ "causes": causes })),
+                ..ApiError::new(409, "Conflict", message)
+            }
         }
         other => ApiError::bad_request(other.to_string()),
     }
@@ -308,8 +411,16 @@ pub async fn patch(api: &Api, ctx: &Ctx<'_>, name: &str, body: &[u8]) -> ApiResu
     for _attempt in 0..8 {
         let Some(kv) = api.store.get(&key).await? else {
             if kind == PatchType::Apply && ctx.req.subresource.is_none() {
-                let obj = skiff_patch::server_side_apply(None, body, &ctx.manager, true, &res.api_version(), res.kind, &now_rfc3339())
-                    .map_err(apply_error)?;
+                let obj = skiff_patch::server_side_apply(
+                    None,
+                    body,
+                    &ctx.manager,
+                    true,
+                    &res.api_version(),
+                    res.kind,
+                    &now_rfc3339(),
+                )
+                .map_err(apply_error)?;
                 return create_object(api, ctx, obj, false).await;
             }
             return Err(ApiError::not_found(res, name));
@@ -321,8 +432,24 @@ pub async fn patch(api: &Api, ctx: &Ctx<'_>, name: &str, body: &[u8]) -> ApiResu
         {
             return Err(ApiError::modified(res, name));
         }
-        match commit_update(api, ctx, name, &old, kv.mod_revision, patched, kind != PatchType::Apply).await {
-            Err(e) if e.code == 409 && e.reason == "Conflict" && e.details.as_ref().is_some_and(|d| d.get("causes").is_none()) => {
+        match commit_update(
+            api,
+            ctx,
+            name,
+            &old,
+            kv.mod_revision,
+            patched,
+            kind != PatchType::Apply,
+        )
+        .await
+        {
+            Err(e)
+                if e.code == 409
+                    && e.reason == "Conflict"
+                    && e.details
+                        .as_ref()
+                        .is_some_and(|d| d.get("causes").is_none()) =>
+            {
                 last_err = Some(e);
                 continue;
             }
@@ -333,11 +460,21 @@ pub async fn patch(api: &Api, ctx: &Ctx<'_>, name: &str, body: &[u8]) -> ApiResu
 }
 
 /// GET/PUT/PATCH on `/scale`: the object seen as an autoscaling/v1 Scale.
-pub async fn scale(api: &Api, ctx: &Ctx<'_>, name: &str, method: &http::Method, body: &[u8]) -> ApiResult<Reply> {
+pub async fn scale(
+    api: &Api,
+    ctx: &Ctx<'_>,
+    name: &str,
+    method: &http::Method,
+    body: &[u8],
+) -> ApiResult<Reply> {
     let res = ctx.res();
     let key = res.key(ctx.namespace(), name);
     for _attempt in 0..8 {
-        let kv = api.store.get(&key).await?.ok_or_else(|| ApiError::not_found(res, name))?;
+        let kv = api
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(res, name))?;
         let old = decode(res, &kv)?;
         let current = strategy::scale_of(res, &old).ok_or_else(ApiError::not_found_path)?;
         let wanted = match *method {
@@ -355,7 +492,8 @@ pub async fn scale(api: &Api, ctx: &Ctx<'_>, name: &str, method: &http::Method, 
             return Err(ApiError::modified(res, name));
         }
         let mut new = old.clone();
-        strategy::apply_scale(res, &mut new, &wanted).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        strategy::apply_scale(res, &mut new, &wanted)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         match commit_update(api, ctx, name, &old, kv.mod_revision, new, true).await {
             Ok(Reply::Object(code, obj)) => {
                 let scale = strategy::scale_of(res, &obj).unwrap_or(obj);
