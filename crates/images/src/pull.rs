@@ -40,19 +40,21 @@ impl ImageStore {
         let r = Reference::parse(reference)?;
         let endpoints = self.registries().endpoints(&r.registry);
         let mut errors = Vec::new();
-        for ep in &endpoints {
+        for (i, ep) in endpoints.iter().enumerate() {
             match self.pull_from(&r, ep, progress.clone()).await {
                 Ok(rec) => return Ok(rec),
                 Err(e) => {
-                    tracing::warn!(endpoint = %ep.base_url, error = %e, "pull attempt failed");
+                    if i + 1 < endpoints.len() {
+                        tracing::warn!(endpoint = %ep.base_url, error = %e, "pull failed, trying the next endpoint");
+                    }
                     errors.push((ep.base_url.clone(), e));
                 }
             }
         }
-        if errors.len() == 1 {
-            if let Some((_, e)) = errors.pop() {
-                return Err(e);
-            }
+        if errors.len() == 1
+            && let Some((_, e)) = errors.pop()
+        {
+            return Err(e);
         }
         let joined: Vec<String> = errors.iter().map(|(u, e)| format!("{u}: {e}")).collect();
         Err(Error::Registry(format!(

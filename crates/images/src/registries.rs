@@ -191,10 +191,10 @@ impl RegistriesConfig {
         let mut out = Vec::new();
         let mirror = self.mirrors.get(registry).or_else(|| self.mirrors.get("*"));
         for raw in mirror.map(|m| m.endpoint.as_slice()).unwrap_or_default() {
-            if let Some(ep) = self.parse_endpoint(raw) {
-                if !out.contains(&ep) {
-                    out.push(ep);
-                }
+            if let Some(ep) = self.parse_endpoint(raw)
+                && !out.contains(&ep)
+            {
+                out.push(ep);
             }
         }
         let default_host = if registry == crate::reference::DOCKER_HUB {

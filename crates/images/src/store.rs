@@ -518,10 +518,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .and_then(|_| f.sync_all())
         .map_err(|e| Error::io("writing", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| Error::io("renaming into", path, e))?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+    if let Some(dir) = path.parent()
+        && let Ok(d) = fs::File::open(dir)
+    {
+        let _ = d.sync_all();
     }
     Ok(())
 }

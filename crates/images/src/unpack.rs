@@ -309,10 +309,10 @@ fn pax_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> Vec<(String, Vec<u8>)> 
     let mut out = Vec::new();
     if let Ok(Some(exts)) = entry.pax_extensions() {
         for ext in exts.flatten() {
-            if let Ok(key) = ext.key() {
-                if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
-                    out.push((name.to_string(), ext.value_bytes().to_vec()));
-                }
+            if let Ok(key) = ext.key()
+                && let Some(name) = key.strip_prefix("SCHILY.xattr.")
+            {
+                out.push((name.to_string(), ext.value_bytes().to_vec()));
             }
         }
     }

@@ -103,10 +103,10 @@ impl Registry {
                         .unwrap_or_default()
                 );
             }
-            if let Ok(resp) = http_get(&self.addr, "/v2/", &[]) {
-                if resp.status == 200 || resp.status == 401 {
-                    return Ok(());
-                }
+            if let Ok(resp) = http_get(&self.addr, "/v2/", &[])
+                && (resp.status == 200 || resp.status == 401)
+            {
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }

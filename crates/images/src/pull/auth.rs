@@ -262,10 +262,10 @@ impl EndpointClient {
                             .and_then(|v| v.to_str().ok())
                             .and_then(parse_challenge)
                     });
-                if let Some(c) = challenge {
-                    if self.answer(&c).await? {
-                        continue;
-                    }
+                if let Some(c) = challenge
+                    && self.answer(&c).await?
+                {
+                    continue;
                 }
             }
             return Err(self.status_error(status, what, authz.is_some()));
