@@ -53,7 +53,7 @@ pub struct ImageConfig {
 }
 
 /// A stored image, resolved from a reference.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageRecord {
     /// Normalized reference, e.g. `127.0.0.1:5000/busybox:latest`.
     pub reference: String,

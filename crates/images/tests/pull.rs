@@ -331,3 +331,73 @@ async fn zstd_and_shared_layers_are_stored_once() {
     assert_empty(&store);
     assert_eq!(store.prune().unwrap(), Default::default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_picks_this_platform_and_docker_v2s2_manifests_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::start().unwrap();
+    let multi = oci::multi_platform_image(&tmp.path().join("multi")).unwrap();
+    oci::push_native(&multi, &reg.addr(), "multiarch", "latest").unwrap();
+    let bb = oci::busybox_image(&tmp.path().join("bb")).unwrap();
+    oci::push_as_docker(&bb, &reg.addr(), "dockerfmt:latest").unwrap();
+    let store = store(tmp.path(), None);
+
+    let rec = store
+        .pull(&format!("{}/multiarch", reg.addr()))
+        .await
+        .unwrap();
+    assert_eq!(
+        rec.digest, multi.manifest_digest,
+        "the record keeps the index digest"
+    );
+    assert_eq!(rec.id, multi.config_digest);
+    assert!(rec.layers[0].join("bin/busybox").is_file());
+    assert!(!rec.layers[0].join("WRONG-PLATFORM").exists());
+
+    let rec = store
+        .pull(&format!("{}/dockerfmt", reg.addr()))
+        .await
+        .unwrap();
+    assert!(rec.layers[0].join("bin/busybox").is_file());
+    let manifest = std::fs::read_to_string(store.blob_path(&rec.digest).unwrap()).unwrap();
+    assert!(
+        manifest.contains("application/vnd.docker.distribution.manifest.v2+json"),
+        "{manifest}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_registry_with_ca_file_or_skip_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::start_tls().unwrap();
+    let img = oci::busybox_image(&tmp.path().join("img")).unwrap();
+    oci::push(&img, &reg.addr(), "secure:latest").unwrap();
+    let reference = format!("{}/secure", reg.addr());
+    let ca = reg.ca_file().unwrap();
+
+    // 127.0.0.1 defaults to plain HTTP: say it is HTTPS, without trusting the CA first.
+    let untrusted = format!("configs:\n  \"{}\":\n    insecure: false\n", reg.addr());
+    let s = store(&tmp.path().join("untrusted"), Some(&untrusted));
+    let err = s.pull(&reference).await.unwrap_err().to_string();
+    assert!(err.contains("ca_file"), "{err}");
+    assert_empty(&s);
+
+    let trusted = format!(
+        "configs:\n  \"{}\":\n    insecure: false\n    tls:\n      ca_file: {}\n",
+        reg.addr(),
+        ca.display()
+    );
+    let s = store(&tmp.path().join("trusted"), Some(&trusted));
+    assert!(
+        s.pull(&reference).await.unwrap().layers[0]
+            .join("bin/busybox")
+            .is_file()
+    );
+
+    let skip = format!(
+        "configs:\n  \"{}\":\n    insecure: false\n    tls:\n      insecure_skip_verify: true\n",
+        reg.addr()
+    );
+    let s = store(&tmp.path().join("skip"), Some(&skip));
+    assert!(s.pull(&reference).await.is_ok());
+}

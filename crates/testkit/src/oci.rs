@@ -504,7 +504,8 @@ fn skopeo(args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Pushes `img` to `registry_addr` (plain HTTP) as `name_tag` (e.g. `busybox:latest`).
+/// Pushes `img` to `registry_addr` (plain HTTP, or HTTPS without verification) as `name_tag`
+/// (e.g. `busybox:latest`) with skopeo, keeping digests.
 pub fn push(img: &OciImage, registry_addr: &str, name_tag: &str) -> anyhow::Result<()> {
     push_inner(img, registry_addr, name_tag, None)
 }
@@ -542,6 +543,199 @@ fn push_inner(
     args.push(&src);
     args.push(&dst);
     skopeo(&args)
+}
+
+/// Pushes `img` with our own Distribution API client (plain HTTP, anonymous): every blob,
+/// nested manifests of an index, then the top manifest as `repo:tag`. Unlike skopeo this
+/// keeps image indexes as they are.
+pub fn push_native(
+    img: &OciImage,
+    registry_addr: &str,
+    repo: &str,
+    tag: &str,
+) -> anyhow::Result<()> {
+    push_manifest(&img.dir, registry_addr, repo, &img.manifest_digest, tag)
+}
+
+fn push_manifest(
+    dir: &Path,
+    addr: &str,
+    repo: &str,
+    digest: &str,
+    reference: &str,
+) -> anyhow::Result<()> {
+    use crate::registry::http_request;
+    let read = |d: &str| {
+        let p = dir
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"));
+        std::fs::read(&p).with_context(|| format!("reading {}", p.display()))
+    };
+    let bytes = read(digest)?;
+    let doc: serde_json::Value = serde_json::from_slice(&bytes)?;
+    let media = doc["mediaType"]
+        .as_str()
+        .unwrap_or("application/vnd.oci.image.manifest.v1+json")
+        .to_string();
+    if let Some(children) = doc["manifests"].as_array() {
+        for c in children {
+            let d = c["digest"].as_str().context("index entry without digest")?;
+            push_manifest(dir, addr, repo, d, d)?;
+        }
+    } else {
+        let mut blobs = vec![
+            doc["config"]["digest"]
+                .as_str()
+                .context("manifest without config")?
+                .to_string(),
+        ];
+        for l in doc["layers"].as_array().into_iter().flatten() {
+            blobs.push(
+                l["digest"]
+                    .as_str()
+                    .context("layer without digest")?
+                    .to_string(),
+            );
+        }
+        for b in blobs {
+            let head = http_request(addr, "HEAD", &format!("/v2/{repo}/blobs/{b}"), &[], &[])?;
+            if head.status == 200 {
+                continue;
+            }
+            let start = http_request(
+                addr,
+                "POST",
+                &format!("/v2/{repo}/blobs/uploads/"),
+                &[],
+                &[],
+            )?;
+            if start.status != 202 {
+                bail!(
+                    "starting upload of {b}: {} {}",
+                    start.status,
+                    String::from_utf8_lossy(&start.body)
+                );
+            }
+            let loc = start
+                .header("location")
+                .context("upload without Location")?;
+            let loc = loc
+                .split_once("://")
+                .map_or(loc, |(_, rest)| rest.find('/').map_or(rest, |i| &rest[i..]));
+            let sep = if loc.contains('?') { '&' } else { '?' };
+            let put = http_request(
+                addr,
+                "PUT",
+                &format!("{loc}{sep}digest={b}"),
+                &[("Content-Type", "application/octet-stream")],
+                &read(&b)?,
+            )?;
+            if put.status != 201 {
+                bail!(
+                    "uploading {b}: {} {}",
+                    put.status,
+                    String::from_utf8_lossy(&put.body)
+                );
+            }
+        }
+    }
+    let put = http_request(
+        addr,
+        "PUT",
+        &format!("/v2/{repo}/manifests/{reference}"),
+        &[("Content-Type", &media)],
+        &bytes,
+    )?;
+    if put.status != 201 {
+        bail!(
+            "pushing manifest {digest}: {} {}",
+            put.status,
+            String::from_utf8_lossy(&put.body)
+        );
+    }
+    Ok(())
+}
+
+/// Pushes `img` converted to Docker v2 schema 2 media types (gzip layers only).
+pub fn push_as_docker(img: &OciImage, registry_addr: &str, name_tag: &str) -> anyhow::Result<()> {
+    let src = format!("oci:{}:{}", img.dir.display(), img.tag);
+    let dst = format!("docker://{registry_addr}/{name_tag}");
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--format",
+        "v2s2",
+        "--dest-tls-verify=false",
+        &src,
+        &dst,
+    ])
+}
+
+/// An image index (tag `latest`) with busybox for this machine's architecture (linux) and a
+/// tiny image for another architecture; `manifest_digest` is the index's digest and
+/// `config_digest`/`layers` describe the busybox entry. Push it with [`push_native`]
+/// (skopeo 1.9 replaces the index by the one platform's manifest).
+pub fn multi_platform_image(dir: &Path) -> anyhow::Result<OciImage> {
+    let native = write_image(
+        dir,
+        "native",
+        &[busybox_layer(Compression::Gzip)?],
+        &ImageSpec::default(),
+    )?;
+    let mut other_layer = LayerBuilder::new();
+    other_layer.file("WRONG-PLATFORM", b"this is not for this machine\n", 0o644)?;
+    let other_layer = other_layer.build(Compression::Gzip)?;
+    let other_arch = if host_arch() == "arm64" {
+        "amd64"
+    } else {
+        "arm64"
+    };
+    let other_config = serde_json::to_vec(&serde_json::json!({
+        "architecture": other_arch, "os": "linux",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": [other_layer.diff_id]},
+    }))?;
+    let other_config_digest = write_blob(dir, &other_config)?;
+    write_blob(dir, &other_layer.bytes)?;
+    let other_manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": other_config_digest, "size": other_config.len()},
+        "layers": [{"mediaType": other_layer.media_type, "digest": other_layer.digest, "size": other_layer.bytes.len()}],
+    }))?;
+    let other_manifest_digest = write_blob(dir, &other_manifest)?;
+    let native_size = std::fs::metadata(
+        dir.join("blobs/sha256")
+            .join(native.manifest_digest.trim_start_matches("sha256:")),
+    )?
+    .len();
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": other_manifest_digest,
+             "size": other_manifest.len(), "platform": {"architecture": other_arch, "os": "linux"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": native.manifest_digest,
+             "size": native_size, "platform": {"architecture": host_arch(), "os": "linux"}},
+        ],
+    }))?;
+    let index_digest = write_blob(dir, &index)?;
+    let top = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": index_digest,
+            "size": index.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "latest"},
+        }],
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top)?)?;
+    Ok(OciImage {
+        tag: "latest".to_string(),
+        manifest_digest: index_digest,
+        ..native
+    })
 }
 
 /// Writes a `docker save`-format tarball of `img` at `out`, tagged `reference`

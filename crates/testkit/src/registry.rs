@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-pub use http::{HttpResponse, http_get};
+pub use http::{HttpResponse, http_get, http_request};
 pub use token::TokenServer;
 
 const BINARY: &str = "docker-registry";
@@ -26,23 +26,30 @@ pub struct Registry {
     child: Child,
     addr: String,
     dir: tempfile::TempDir,
+    tls: bool,
 }
 
 impl Registry {
     /// Starts an anonymous registry (plain HTTP) on a free port and waits until `/v2/` answers.
     pub fn start() -> anyhow::Result<Registry> {
-        Self::start_inner(None)
+        Self::start_inner(None, false)
+    }
+
+    /// Starts an anonymous HTTPS registry whose certificate (for `127.0.0.1` and `localhost`)
+    /// is signed by a fresh CA; [`ca_file`](Self::ca_file) is that CA's PEM.
+    pub fn start_tls() -> anyhow::Result<Registry> {
+        Self::start_inner(None, true)
     }
 
     /// Starts a registry that requires HTTP basic auth with `user`/`pass` (htpasswd, bcrypt).
     pub fn start_with_basic_auth(user: &str, pass: &str) -> anyhow::Result<Registry> {
-        Self::start_inner(Some((user, pass)))
+        Self::start_inner(Some((user, pass)), false)
     }
 
-    fn start_inner(auth: Option<(&str, &str)>) -> anyhow::Result<Registry> {
+    fn start_inner(auth: Option<(&str, &str)>, tls: bool) -> anyhow::Result<Registry> {
         let mut last_err = None;
         for _ in 0..5 {
-            match Self::try_start(auth) {
+            match Self::try_start(auth, tls) {
                 Ok(r) => return Ok(r),
                 Err(e) => last_err = Some(e),
             }
@@ -50,7 +57,7 @@ impl Registry {
         Err(last_err.unwrap_or_else(|| anyhow::anyhow!("registry did not start")))
     }
 
-    fn try_start(auth: Option<(&str, &str)>) -> anyhow::Result<Registry> {
+    fn try_start(auth: Option<(&str, &str)>, tls: bool) -> anyhow::Result<Registry> {
         let dir = tempfile::Builder::new()
             .prefix("skiff-registry-")
             .tempdir()
@@ -77,6 +84,14 @@ impl Registry {
                 htpasswd.display()
             ));
         }
+        if tls {
+            let (cert, key) = write_tls_files(dir.path())?;
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config)?;
         let log = std::fs::File::create(dir.path().join("registry.log"))?;
@@ -88,7 +103,12 @@ impl Registry {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {BINARY} (apt-get install docker-registry)"))?;
-        let mut reg = Registry { child, addr, dir };
+        let mut reg = Registry {
+            child,
+            addr,
+            dir,
+            tls,
+        };
         reg.wait_ready()?;
         Ok(reg)
     }
@@ -103,7 +123,11 @@ impl Registry {
                         .unwrap_or_default()
                 );
             }
-            if let Ok(resp) = http_get(&self.addr, "/v2/", &[])
+            if self.tls {
+                if std::net::TcpStream::connect(&self.addr).is_ok() {
+                    return Ok(());
+                }
+            } else if let Ok(resp) = http_get(&self.addr, "/v2/", &[])
                 && (resp.status == 200 || resp.status == 401)
             {
                 return Ok(());
@@ -138,8 +162,13 @@ impl Registry {
     }
 
     /// The registry's log file.
-    pub fn log_path(&self) -> &Path {
-        self.dir.path()
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.path().join("registry.log")
+    }
+
+    /// The CA certificate (PEM) of a registry started with [`start_tls`](Self::start_tls).
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.dir.path().join("ca.pem"))
     }
 }
 
@@ -153,6 +182,35 @@ impl Drop for Registry {
         }
         let _ = self.child.wait();
     }
+}
+
+/// Writes ca.pem, server.pem and server.key into `dir`; returns (cert, key) paths.
+fn write_tls_files(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "skiff-testkit CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate()?;
+    let mut params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "127.0.0.1");
+    let cert = params.signed_by(&key, &issuer)?;
+    std::fs::write(dir.join("ca.pem"), ca_cert.pem())?;
+    let cert_path = dir.join("server.pem");
+    let key_path = dir.join("server.key");
+    std::fs::write(&cert_path, cert.pem())?;
+    std::fs::write(&key_path, key.serialize_pem())?;
+    Ok((cert_path, key_path))
 }
 
 /// A TCP port free on 127.0.0.1 right now.
