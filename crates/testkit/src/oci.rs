@@ -6,7 +6,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, bail};
 use sha2::{Digest as _, Sha256};
@@ -91,7 +90,7 @@ pub const APPLETS: &[&str] = &[
 ];
 /// PATH in the images' config.
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const MTIME: u64 = 1_700_000_000;
+pub(crate) const MTIME: u64 = 1_700_000_000;
 
 /// Layer compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,7 +321,7 @@ pub struct OciImage {
     pub layers: Vec<(String, String, String)>,
 }
 
-fn write_blob(dir: &Path, bytes: &[u8]) -> anyhow::Result<String> {
+pub(crate) fn write_blob(dir: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     let digest = sha256(bytes);
     let path = dir
         .join("blobs/sha256")
@@ -331,7 +330,7 @@ fn write_blob(dir: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     Ok(digest)
 }
 
-fn host_arch() -> &'static str {
+pub(crate) fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
@@ -401,359 +400,8 @@ pub fn write_image(
     })
 }
 
-/// The busybox root filesystem layer: /bin/busybox + applet symlinks, /etc/passwd and
-/// /etc/group with root, nobody (65534) and app (1000), /tmp, /root, /home/app.
-pub fn busybox_layer(compression: Compression) -> anyhow::Result<Layer> {
-    let busybox = std::fs::read(BUSYBOX)
-        .with_context(|| format!("reading {BUSYBOX} (apt-get install busybox-static)"))?;
-    let mut b = LayerBuilder::new();
-    b.dir("bin", 0o755)?;
-    b.file("bin/busybox", &busybox, 0o755)?;
-    let mut seen = std::collections::BTreeSet::new();
-    for applet in APPLETS {
-        if seen.insert(*applet) {
-            b.symlink(&format!("bin/{applet}"), "busybox")?;
-        }
-    }
-    b.dir("dev", 0o755)?;
-    b.dir("etc", 0o755)?;
-    b.file(
-        "etc/passwd",
-        b"root:x:0:0:root:/root:/bin/sh\n\
-          app:x:1000:1000:app:/home/app:/bin/sh\n\
-          nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-        0o644,
-    )?;
-    b.file(
-        "etc/group",
-        b"root:x:0:\napp:x:1000:\nnobody:x:65534:\n",
-        0o644,
-    )?;
-    b.file("etc/hosts", b"127.0.0.1 localhost\n", 0o644)?;
-    b.dir("home", 0o755)?;
-    b.dir_owned("home/app", 0o755, 1000, 1000)?;
-    b.dir("proc", 0o555)?;
-    b.dir("root", 0o700)?;
-    b.dir("sys", 0o555)?;
-    b.dir("tmp", 0o1777)?;
-    b.dir("usr", 0o755)?;
-    b.dir("usr/bin", 0o755)?;
-    b.dir("var", 0o755)?;
-    b.dir("var/www", 0o755)?;
-    b.build(compression)
-}
+mod images;
+mod push;
 
-/// A busybox image (gzip layer, Env PATH, Cmd ["sh"]) as an OCI layout in `dir`, tag `latest`.
-pub fn busybox_image(dir: &Path) -> anyhow::Result<OciImage> {
-    write_image(
-        dir,
-        "latest",
-        &[busybox_layer(Compression::Gzip)?],
-        &ImageSpec::default(),
-    )
-}
-
-/// Four layers on top of each other, tag `latest`:
-/// 1. busybox (gzip, the same blob as [`busybox_image`]'s);
-/// 2. gzip: `/etc/keep`, `/etc/remove-me`, `/data/a`, `/data/b`, `/data/sub/c`;
-/// 3. zstd: whiteout of `/etc/remove-me`, new `/etc/added`;
-/// 4. uncompressed: `/data` made opaque, with only `/data/new`.
-///
-/// Merged: `/etc/keep`, `/etc/added`, no `/etc/remove-me`, and `/data` holding only `new`.
-pub fn multi_layer_image(dir: &Path) -> anyhow::Result<OciImage> {
-    let base = busybox_layer(Compression::Gzip)?;
-    let mut l2 = LayerBuilder::new();
-    l2.dir("etc", 0o755)?
-        .file("etc/keep", b"keep\n", 0o644)?
-        .file("etc/remove-me", b"remove me\n", 0o644)?
-        .dir("data", 0o755)?
-        .file("data/a", b"a\n", 0o644)?
-        .file("data/b", b"b\n", 0o644)?
-        .dir("data/sub", 0o755)?
-        .file("data/sub/c", b"c\n", 0o644)?;
-    let mut l3 = LayerBuilder::new();
-    l3.dir("etc", 0o755)?
-        .whiteout("etc/remove-me")?
-        .file("etc/added", b"added\n", 0o644)?;
-    let mut l4 = LayerBuilder::new();
-    l4.dir("data", 0o755)?
-        .opaque("data")?
-        .file("data/new", b"new\n", 0o644)?;
-    let layers = [
-        base,
-        l2.build(Compression::Gzip)?,
-        l3.build(Compression::Zstd)?,
-        l4.build(Compression::None)?,
-    ];
-    write_image(dir, "latest", &layers, &ImageSpec::default())
-}
-
-fn skopeo(args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new("skopeo")
-        .arg("--insecure-policy")
-        .args(args)
-        .output()
-        .context("running skopeo (apt-get install skopeo)")?;
-    if !out.status.success() {
-        bail!(
-            "skopeo {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// Pushes `img` to `registry_addr` (plain HTTP, or HTTPS without verification) as `name_tag`
-/// (e.g. `busybox:latest`) with skopeo, keeping digests.
-pub fn push(img: &OciImage, registry_addr: &str, name_tag: &str) -> anyhow::Result<()> {
-    push_inner(img, registry_addr, name_tag, None)
-}
-
-/// Like [`push`] with basic-auth credentials.
-pub fn push_with_creds(
-    img: &OciImage,
-    registry_addr: &str,
-    name_tag: &str,
-    user: &str,
-    pass: &str,
-) -> anyhow::Result<()> {
-    push_inner(img, registry_addr, name_tag, Some((user, pass)))
-}
-
-fn push_inner(
-    img: &OciImage,
-    registry_addr: &str,
-    name_tag: &str,
-    creds: Option<(&str, &str)>,
-) -> anyhow::Result<()> {
-    let src = format!("oci:{}:{}", img.dir.display(), img.tag);
-    let dst = format!("docker://{registry_addr}/{name_tag}");
-    let creds_arg = creds.map(|(u, p)| format!("{u}:{p}"));
-    let mut args = vec![
-        "copy",
-        "--quiet",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-    ];
-    if let Some(c) = &creds_arg {
-        args.push("--dest-creds");
-        args.push(c);
-    }
-    args.push(&src);
-    args.push(&dst);
-    skopeo(&args)
-}
-
-/// Pushes `img` with our own Distribution API client (plain HTTP, anonymous): every blob,
-/// nested manifests of an index, then the top manifest as `repo:tag`. Unlike skopeo this
-/// keeps image indexes as they are.
-pub fn push_native(
-    img: &OciImage,
-    registry_addr: &str,
-    repo: &str,
-    tag: &str,
-) -> anyhow::Result<()> {
-    push_manifest(&img.dir, registry_addr, repo, &img.manifest_digest, tag)
-}
-
-fn push_manifest(
-    dir: &Path,
-    addr: &str,
-    repo: &str,
-    digest: &str,
-    reference: &str,
-) -> anyhow::Result<()> {
-    use crate::registry::http_request;
-    let read = |d: &str| {
-        let p = dir
-            .join("blobs/sha256")
-            .join(d.trim_start_matches("sha256:"));
-        std::fs::read(&p).with_context(|| format!("reading {}", p.display()))
-    };
-    let bytes = read(digest)?;
-    let doc: serde_json::Value = serde_json::from_slice(&bytes)?;
-    let media = doc["mediaType"]
-        .as_str()
-        .unwrap_or("application/vnd.oci.image.manifest.v1+json")
-        .to_string();
-    if let Some(children) = doc["manifests"].as_array() {
-        for c in children {
-            let d = c["digest"].as_str().context("index entry without digest")?;
-            push_manifest(dir, addr, repo, d, d)?;
-        }
-    } else {
-        let mut blobs = vec![
-            doc["config"]["digest"]
-                .as_str()
-                .context("manifest without config")?
-                .to_string(),
-        ];
-        for l in doc["layers"].as_array().into_iter().flatten() {
-            blobs.push(
-                l["digest"]
-                    .as_str()
-                    .context("layer without digest")?
-                    .to_string(),
-            );
-        }
-        for b in blobs {
-            let head = http_request(addr, "HEAD", &format!("/v2/{repo}/blobs/{b}"), &[], &[])?;
-            if head.status == 200 {
-                continue;
-            }
-            let start = http_request(
-                addr,
-                "POST",
-                &format!("/v2/{repo}/blobs/uploads/"),
-                &[],
-                &[],
-            )?;
-            if start.status != 202 {
-                bail!(
-                    "starting upload of {b}: {} {}",
-                    start.status,
-                    String::from_utf8_lossy(&start.body)
-                );
-            }
-            let loc = start
-                .header("location")
-                .context("upload without Location")?;
-            let loc = loc
-                .split_once("://")
-                .map_or(loc, |(_, rest)| rest.find('/').map_or(rest, |i| &rest[i..]));
-            let sep = if loc.contains('?') { '&' } else { '?' };
-            let put = http_request(
-                addr,
-                "PUT",
-                &format!("{loc}{sep}digest={b}"),
-                &[("Content-Type", "application/octet-stream")],
-                &read(&b)?,
-            )?;
-            if put.status != 201 {
-                bail!(
-                    "uploading {b}: {} {}",
-                    put.status,
-                    String::from_utf8_lossy(&put.body)
-                );
-            }
-        }
-    }
-    let put = http_request(
-        addr,
-        "PUT",
-        &format!("/v2/{repo}/manifests/{reference}"),
-        &[("Content-Type", &media)],
-        &bytes,
-    )?;
-    if put.status != 201 {
-        bail!(
-            "pushing manifest {digest}: {} {}",
-            put.status,
-            String::from_utf8_lossy(&put.body)
-        );
-    }
-    Ok(())
-}
-
-/// Pushes `img` converted to Docker v2 schema 2 media types (gzip layers only).
-pub fn push_as_docker(img: &OciImage, registry_addr: &str, name_tag: &str) -> anyhow::Result<()> {
-    let src = format!("oci:{}:{}", img.dir.display(), img.tag);
-    let dst = format!("docker://{registry_addr}/{name_tag}");
-    skopeo(&[
-        "copy",
-        "--quiet",
-        "--format",
-        "v2s2",
-        "--dest-tls-verify=false",
-        &src,
-        &dst,
-    ])
-}
-
-/// An image index (tag `latest`) with busybox for this machine's architecture (linux) and a
-/// tiny image for another architecture; `manifest_digest` is the index's digest and
-/// `config_digest`/`layers` describe the busybox entry. Push it with [`push_native`]
-/// (skopeo 1.9 replaces the index by the one platform's manifest).
-pub fn multi_platform_image(dir: &Path) -> anyhow::Result<OciImage> {
-    let native = write_image(
-        dir,
-        "native",
-        &[busybox_layer(Compression::Gzip)?],
-        &ImageSpec::default(),
-    )?;
-    let mut other_layer = LayerBuilder::new();
-    other_layer.file("WRONG-PLATFORM", b"this is not for this machine\n", 0o644)?;
-    let other_layer = other_layer.build(Compression::Gzip)?;
-    let other_arch = if host_arch() == "arm64" {
-        "amd64"
-    } else {
-        "arm64"
-    };
-    let other_config = serde_json::to_vec(&serde_json::json!({
-        "architecture": other_arch, "os": "linux",
-        "config": {"Cmd": ["sh"]},
-        "rootfs": {"type": "layers", "diff_ids": [other_layer.diff_id]},
-    }))?;
-    let other_config_digest = write_blob(dir, &other_config)?;
-    write_blob(dir, &other_layer.bytes)?;
-    let other_manifest = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": other_config_digest, "size": other_config.len()},
-        "layers": [{"mediaType": other_layer.media_type, "digest": other_layer.digest, "size": other_layer.bytes.len()}],
-    }))?;
-    let other_manifest_digest = write_blob(dir, &other_manifest)?;
-    let native_size = std::fs::metadata(
-        dir.join("blobs/sha256")
-            .join(native.manifest_digest.trim_start_matches("sha256:")),
-    )?
-    .len();
-    let index = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [
-            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": other_manifest_digest,
-             "size": other_manifest.len(), "platform": {"architecture": other_arch, "os": "linux"}},
-            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": native.manifest_digest,
-             "size": native_size, "platform": {"architecture": host_arch(), "os": "linux"}},
-        ],
-    }))?;
-    let index_digest = write_blob(dir, &index)?;
-    let top = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "digest": index_digest,
-            "size": index.len(),
-            "annotations": {"org.opencontainers.image.ref.name": "latest"},
-        }],
-    });
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top)?)?;
-    Ok(OciImage {
-        tag: "latest".to_string(),
-        manifest_digest: index_digest,
-        ..native
-    })
-}
-
-/// Writes a `docker save`-format tarball of `img` at `out`, tagged `reference`
-/// (e.g. `busybox:latest`).
-pub fn docker_save_tarball(img: &OciImage, out: &Path, reference: &str) -> anyhow::Result<()> {
-    let src = format!("oci:{}:{}", img.dir.display(), img.tag);
-    let dst = format!("docker-archive:{}:{reference}", out.display());
-    skopeo(&["copy", "--quiet", &src, &dst])
-}
-
-/// Writes `img`'s OCI layout as a tar archive (`oci-layout`, `index.json`, `blobs/`) at `out`.
-pub fn oci_archive(img: &OciImage, out: &Path) -> anyhow::Result<()> {
-    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
-    let mut tar = tar::Builder::new(file);
-    tar.mode(tar::HeaderMode::Deterministic);
-    tar.append_path_with_name(img.dir.join("oci-layout"), "oci-layout")?;
-    tar.append_path_with_name(img.dir.join("index.json"), "index.json")?;
-    tar.append_dir_all("blobs", img.dir.join("blobs"))?;
-    tar.into_inner()?.sync_all()?;
-    Ok(())
-}
+pub use images::*;
+pub use push::*;
