@@ -37,6 +37,8 @@ pub enum Error {
     Unsupported(String),
     #[error("image {0} is not in the store: pull it with `skiff image pull {0}` or import it")]
     NotFound(String),
+    #[error("Container image \"{0}\" is not present with pull policy of Never")]
+    NotPresentNeverPull(String),
 }
 
 /// Result with the crate's [`Error`].

@@ -38,6 +38,7 @@ use std::path::PathBuf;
 pub use error::{Error, Result};
 pub use import::{ImportDirReport, import_dir_once};
 pub use progress::{NoProgress, Progress, ProgressEvent};
+pub use pull::PullPolicy;
 pub use reference::Reference;
 pub use registries::RegistriesConfig;
 pub use store::{ImageStore, PruneReport};

@@ -23,7 +23,43 @@ const PARALLEL_DOWNLOADS: usize = 4;
 /// Largest manifest or config accepted in memory.
 const MAX_DOCUMENT: u64 = 8 << 20;
 
+/// Kubernetes' `imagePullPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PullPolicy {
+    Always,
+    #[default]
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    /// Parses `Always`, `IfNotPresent`, `Never`.
+    pub fn parse(s: &str) -> Option<PullPolicy> {
+        match s {
+            "Always" => Some(PullPolicy::Always),
+            "IfNotPresent" => Some(PullPolicy::IfNotPresent),
+            "Never" => Some(PullPolicy::Never),
+            _ => None,
+        }
+    }
+}
+
 impl ImageStore {
+    /// The image for a container: resolves it, pulling when `policy` asks for it.
+    /// With `Never` and no local image the error reads like the kubelet's
+    /// `ErrImageNeverPull` message.
+    pub async fn ensure(&self, reference: &str, policy: PullPolicy) -> Result<ImageRecord> {
+        if policy != PullPolicy::Always
+            && let Some(rec) = self.resolve(reference)?
+        {
+            return Ok(rec);
+        }
+        if policy == PullPolicy::Never {
+            return Err(Error::NotPresentNeverPull(reference.to_string()));
+        }
+        self.pull(reference).await
+    }
+
     /// Pulls `reference` (stored under its normalized name) without progress output.
     pub async fn pull(&self, reference: &str) -> Result<ImageRecord> {
         self.pull_with_progress(reference, Arc::new(NoProgress))

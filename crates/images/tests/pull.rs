@@ -401,3 +401,44 @@ async fn https_registry_with_ca_file_or_skip_verify() {
     let s = store(&tmp.path().join("skip"), Some(&skip));
     assert!(s.pull(&reference).await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ensure_follows_the_pull_policy() {
+    use skiff_images::PullPolicy;
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::start().unwrap();
+    let img = oci::busybox_image(&tmp.path().join("img")).unwrap();
+    oci::push(&img, &reg.addr(), "busybox:latest").unwrap();
+    let store = store(tmp.path(), None);
+    let reference = format!("{}/busybox", reg.addr());
+    let err = store
+        .ensure(&reference, PullPolicy::Never)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("Container image \"{reference}\" is not present with pull policy of Never")
+    );
+    let rec = store
+        .ensure(&reference, PullPolicy::IfNotPresent)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.ensure(&reference, PullPolicy::Never).await.unwrap(),
+        rec
+    );
+    drop(reg);
+    // Present locally: IfNotPresent does not touch the (now gone) registry; Always does.
+    assert_eq!(
+        store
+            .ensure(&reference, PullPolicy::IfNotPresent)
+            .await
+            .unwrap(),
+        rec
+    );
+    let err = store
+        .ensure(&reference, PullPolicy::Always)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot reach registry"), "{err}");
+}

@@ -166,7 +166,8 @@ impl EndpointClient {
         &self.host
     }
 
-    /// Fetches a manifest; returns its bytes and Content-Type.
+    /// Fetches a manifest; returns its bytes and Content-Type. When the registry names the
+    /// digest (`Docker-Content-Digest`), the bytes must match it.
     pub async fn manifest(&self, object: &str) -> Result<(Vec<u8>, Option<String>)> {
         let url = format!(
             "{}/v2/{}/manifests/{object}",
@@ -187,7 +188,16 @@ impl EndpointClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let announced = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .filter(|d| d.starts_with("sha256:"))
+            .map(str::to_string);
         let bytes = resp.bytes().await.map_err(|e| self.net_error(&url, &e))?;
+        if let Some(d) = announced {
+            manifest::verify_bytes(&d, &bytes)?;
+        }
         Ok((bytes.to_vec(), ct))
     }
 
