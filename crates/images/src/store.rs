@@ -27,6 +27,14 @@ struct Inner {
     registries: RegistriesConfig,
 }
 
+impl std::fmt::Debug for ImageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageStore")
+            .field("root", &self.inner.root)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What [`ImageStore::prune`] removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PruneReport {

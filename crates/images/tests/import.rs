@@ -106,3 +106,27 @@ fn import_dir_imports_each_file_once() {
     assert_eq!(third.imported.len(), 1);
     assert!(reopened.resolve("bb:v1").unwrap().is_some());
 }
+
+#[test]
+fn imports_compressed_archives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = oci::busybox_image(&tmp.path().join("img")).unwrap();
+    let tarball = tmp.path().join("bb.tar");
+    oci::docker_save_tarball(&img, &tarball, "127.0.0.1:5000/bb:gz").unwrap();
+    let gz = tmp.path().join("bb.tar.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&tarball).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    let zst = tmp.path().join("bb.tar.zst");
+    let raw = std::fs::read(&tarball).unwrap();
+    std::fs::write(&zst, zstd::stream::encode_all(&raw[..], 3).unwrap()).unwrap();
+    let store = store(tmp.path(), None);
+    for f in [&gz, &zst] {
+        let recs = store.import_archive(f).unwrap();
+        assert_eq!(recs[0].reference, "127.0.0.1:5000/bb:gz");
+        assert!(recs[0].layers[0].join("bin/busybox").is_file());
+    }
+}
