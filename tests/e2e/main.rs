@@ -22,6 +22,9 @@ pub fn cluster(version: &str) -> (SkiffServer, Kubectl) {
 macro_rules! kubectl_test {
     ($name:ident, $body:expr) => {
         mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
             #[test]
             fn v1_27() {
                 let f: fn(&str) = $body;

@@ -37,7 +37,7 @@ fn skiff_bin() -> PathBuf {
 /// Start a server; returns it and the time from exec to the first 200 on /readyz.
 async fn start_server() -> anyhow::Result<(Server, Duration)> {
     let dir = tempfile::tempdir()?;
-    let port = skiff_testkit::free_port();
+    let port = skiff_testkit::free_port()?;
     let t0 = Instant::now();
     let child = Command::new(skiff_bin())
         .args(["server", "--data-dir"])

@@ -1,9 +1,12 @@
 //! Test harness for end-to-end tests: real processes, real kubectl, real registry.
 
 pub mod kubectl;
+pub mod oci;
+pub mod registry;
 pub mod server;
 
 pub use kubectl::Kubectl;
+pub use registry::free_port;
 pub use server::SkiffServer;
 
 use std::path::PathBuf;
@@ -23,12 +26,4 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         dir.pop();
     }
     dir.join(name)
-}
-
-/// A TCP port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
 }

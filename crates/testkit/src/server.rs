@@ -23,7 +23,7 @@ impl SkiffServer {
         let dir = tmp.path().to_path_buf();
         let mut s = SkiffServer {
             child: None,
-            port: crate::free_port(),
+            port: crate::free_port()?,
             data_dir: dir,
             _tmp: Some(tmp),
             extra_args: vec![],
@@ -39,7 +39,7 @@ impl SkiffServer {
         let extra_args = args.iter().map(|s| s.to_string()).collect();
         let mut s = SkiffServer {
             child: None,
-            port: crate::free_port(),
+            port: crate::free_port()?,
             data_dir: dir,
             _tmp: Some(tmp),
             extra_args,
