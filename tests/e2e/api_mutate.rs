@@ -92,7 +92,10 @@ kubectl_test!(patch_json_merge_and_strategic, |v| {
         "-p",
         r#"[{"op":"test","path":"/spec/replicas","value":9}]"#,
     ]);
-    assert!(err.contains("Error from server"), "{err}");
+    assert!(
+        err.contains("test failed"),
+        "a failed JSON-patch test op is refused: {err}"
+    );
     let generation = k.ok(&[
         "get",
         "deploy",

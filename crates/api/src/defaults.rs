@@ -38,7 +38,10 @@ pub fn apply(res: &Resource, obj: &mut Value) {
         ("batch", "Job") => with_spec(obj, job_spec),
         ("batch", "CronJob") => cron_job(obj),
         ("", "Service") => with_spec(obj, service_spec),
-        ("", "Secret") => set(obj, "type", json!("Opaque")),
+        ("", "Secret") => {
+            set(obj, "type", json!("Opaque"));
+            fold_string_data(obj);
+        }
         ("", "Namespace") => namespace(obj),
         ("", "PersistentVolumeClaim") => {
             with_spec(obj, |s| set(s, "volumeMode", json!("Filesystem")));
@@ -332,3 +335,23 @@ fn hpa(obj: &mut Value) {
 
 #[cfg(test)]
 mod tests;
+
+/// A Secret's `stringData` is write-only: its entries land base64-encoded in `data`
+/// (overriding keys already there), as upstream's conversion does.
+fn fold_string_data(obj: &mut Value) {
+    use base64::Engine;
+    let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|o| o.remove("stringData"))
+    else {
+        return;
+    };
+    if !obj["data"].is_object() {
+        obj["data"] = json!({});
+    }
+    for (k, v) in string_data {
+        let text = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+    }
+}

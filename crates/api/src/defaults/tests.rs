@@ -343,3 +343,14 @@ fn non_objects_are_left_alone() {
     apply(registry().find("", "v1", "pods").unwrap(), &mut v);
     assert_eq!(v, json!("x"));
 }
+
+#[test]
+fn secret_string_data_lands_base64_in_data() {
+    let res = crate::registry().find("", "v1", "secrets").unwrap();
+    let mut s = serde_json::json!({"kind": "Secret", "data": {"a": "eA=="}, "stringData": {"a": "s3cret", "b": "x"}});
+    super::apply(res, &mut s);
+    assert_eq!(s["data"]["a"], "czNjcmV0");
+    assert_eq!(s["data"]["b"], "eA==");
+    assert!(s.get("stringData").is_none());
+    assert_eq!(s["type"], "Opaque");
+}
