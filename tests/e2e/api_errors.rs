@@ -15,9 +15,11 @@ kubectl_test!(not_found_and_already_exists_read_as_upstream, |v| {
         "{err}"
     );
     k.ok(&["create", "configmap", "twice"]);
-    let err = k.fails(&["create", "configmap", "twice"]);
+    let again = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\n";
+    let err = k.fails_stdin(&["create", "-f", "-"], Some(again));
     assert!(
-        err.contains(r#"Error from server (AlreadyExists): configmaps "twice" already exists"#),
+        err.contains("Error from server (AlreadyExists)")
+            && err.contains(r#"configmaps "twice" already exists"#),
         "{err}"
     );
 });
