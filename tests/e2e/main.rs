@@ -7,6 +7,8 @@ mod api_durability;
 mod api_errors;
 mod api_get;
 mod api_mutate;
+mod api_subresources;
+mod api_versions;
 
 use skiff_testkit::{Kubectl, SkiffServer};
 

@@ -61,12 +61,18 @@ async fn finalize(api: &Api, ns: &str) -> anyhow::Result<bool> {
 
 /// Finalize every terminating namespace; true if some are still terminating.
 async fn sweep(api: &Api, res: &skiff_api::Resource) -> bool {
-    let Ok(page) = api.store.range(&res.key_prefix(), None, 0, None).await else { return true };
+    let Ok(page) = api.store.range(&res.key_prefix(), None, 0, None).await else {
+        return true;
+    };
     let mut pending = false;
     for kv in page.kvs {
         let Ok(obj) = decode(res, &kv) else { continue };
-        let terminating = obj["metadata"].get("deletionTimestamp").is_some_and(|t| !t.is_null());
-        let Some(name) = obj["metadata"]["name"].as_str().filter(|_| terminating) else { continue };
+        let terminating = obj["metadata"]
+            .get("deletionTimestamp")
+            .is_some_and(|t| !t.is_null());
+        let Some(name) = obj["metadata"]["name"].as_str().filter(|_| terminating) else {
+            continue;
+        };
         match finalize(api, name).await {
             Ok(gone) => pending |= !gone,
             Err(e) => {
@@ -81,11 +87,17 @@ async fn sweep(api: &Api, res: &skiff_api::Resource) -> bool {
 /// Watch namespaces and finalize those being deleted.
 pub async fn run(api: Arc<Api>) {
     use futures::StreamExt;
-    let Some(res) = registry().find("", "v1", "namespaces") else { return };
+    let Some(res) = registry().find("", "v1", "namespaces") else {
+        return;
+    };
     loop {
         let rev = api.store.current_revision().await.unwrap_or(0);
         let pending = sweep(&api, res).await;
-        let idle = if pending { Duration::from_millis(200) } else { Duration::from_secs(30) };
+        let idle = if pending {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(30)
+        };
         match api.store.watch(&res.key_prefix(), rev).await {
             Ok(mut changes) => {
                 let _ = tokio::time::timeout(idle, changes.next()).await;

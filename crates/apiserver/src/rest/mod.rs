@@ -107,6 +107,9 @@ pub async fn handle(
         (Some(name), Some("scale"), m) if req.res.has_scale => {
             write::scale(api, ctx, name, m, body).await
         }
+        (Some(name), Some("binding"), &Method::POST) if req.res.kind == "Pod" => {
+            write::bind(api, ctx, name, body).await
+        }
         (Some(name), Some("finalize"), &Method::PUT) if req.res.kind == "Namespace" => {
             write::update(api, ctx, name, body).await
         }

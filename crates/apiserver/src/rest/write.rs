@@ -505,3 +505,69 @@ pub async fn scale(
     }
     Err(ApiError::modified(res, name))
 }
+
+/// POST `pods/NAME/binding`: assign a pending pod to a node (what a scheduler does).
+pub async fn bind(api: &Api, ctx: &Ctx<'_>, name: &str, body: &[u8]) -> ApiResult<Reply> {
+    let res = ctx.res();
+    let binding = parse_body(ctx, body)?;
+    let node = binding["target"]["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            let cause = Cause {
+                reason: "FieldValueRequired".into(),
+                message: "Required value".into(),
+                field: "target.name".into(),
+            };
+            ApiError::invalid(res, name, vec![cause])
+        })?;
+    let key = res.key(ctx.namespace(), name);
+    for _attempt in 0..8 {
+        let kv = api
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(res, name))?;
+        let mut pod = decode(res, &kv)?;
+        if pod["metadata"].get("deletionTimestamp").is_some() {
+            return Err(ApiError::conflict(
+                res,
+                name,
+                "pod is being deleted, cannot be assigned to a host",
+            ));
+        }
+        if let Some(current) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+            return Err(ApiError::conflict(
+                res,
+                name,
+                &format!("pod {name} is already assigned to node \"{current}\""),
+            ));
+        }
+        pod["spec"]["nodeName"] = json!(node);
+        let condition = json!({ "type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now_rfc3339() });
+        let conditions = pod["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut conditions: Vec<Value> = conditions
+            .into_iter()
+            .filter(|c| c["type"] != "PodScheduled")
+            .collect();
+        conditions.push(condition);
+        pod["status"]["conditions"] = Value::Array(conditions);
+        if ctx.query.dry_run() {
+            break;
+        }
+        match api
+            .store
+            .update(&key, encode(res, &pod), kv.mod_revision)
+            .await
+        {
+            Ok(_) => break,
+            Err(skiff_store::Error::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let status = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 });
+    Ok(Reply::Object(201, status))
+}
