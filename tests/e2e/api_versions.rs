@@ -17,7 +17,7 @@ fn every_kubectl_from_1_27_to_1_33_works() {
             table.contains("deployment.apps/web") && table.contains("service/web"),
             "kubectl {v}: {table}"
         );
-        let out = k.ok_stdin(&["delete", "-f", "-", "--wait=false"], Some(APP_YAML));
+        let out = k.ok(&["delete", "deploy", "web", "-n", "demo"]);
         assert!(out.contains("deployment.apps \"web\" deleted"), "kubectl {v}: {out}");
     }
 }
