@@ -97,7 +97,10 @@ fn rotation_keeps_max_files() {
     if newest.is_empty() {
         newest = lines(&dir.path().join("c.log.1"));
     }
-    assert!(newest.last().unwrap().ends_with("line number 39"), "{newest:?}");
+    assert!(
+        newest.last().unwrap().ends_with("line number 39"),
+        "{newest:?}"
+    );
 }
 
 #[test]
