@@ -128,6 +128,8 @@ impl StaticImages {
             digest: String::new(),
             config: config.clone(),
             layers: rootfs.lower_dirs.clone(),
+            id: String::new(),
+            size: 0,
         }
     }
 }
@@ -166,5 +168,30 @@ impl ImageService for StaticImages {
 pub fn rootfs_of(record: &ImageRecord) -> RootfsSource {
     RootfsSource {
         lower_dirs: record.layers.iter().map(PathBuf::from).collect(),
+    }
+}
+
+#[async_trait]
+impl ImageService for skiff_images::ImageStore {
+    async fn pull_image(&self, reference: &str) -> Result<ImageRecord> {
+        self.pull(reference)
+            .await
+            .map_err(|e| crate::Error::Image(format!("pull {reference}: {e}")))
+    }
+
+    async fn list_images(&self) -> Result<Vec<ImageRecord>> {
+        self.list()
+            .map_err(|e| crate::Error::Image(format!("list images: {e}")))
+    }
+
+    async fn image_status(&self, reference: &str) -> Result<Option<ImageRecord>> {
+        self.resolve(reference)
+            .map_err(|e| crate::Error::Image(format!("resolve {reference}: {e}")))
+    }
+
+    async fn remove_image(&self, reference: &str) -> Result<()> {
+        self.remove(reference)
+            .map(|_| ())
+            .map_err(|e| crate::Error::Image(format!("remove {reference}: {e}")))
     }
 }
