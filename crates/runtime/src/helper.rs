@@ -25,6 +25,8 @@ pub const MARKER: &str = "__runtime";
 pub struct SandboxInitSpec {
     pub hostname: String,
     pub host_network: bool,
+    /// Containers share the init's PID namespace (the init is its PID 1 and reaps orphans).
+    pub share_pid: bool,
 }
 
 /// What the shim needs to set up, run and supervise one container.

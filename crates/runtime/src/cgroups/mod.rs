@@ -117,14 +117,16 @@ pub(crate) fn kill_and_remove(dirs: &[PathBuf]) -> Result<()> {
                     dir.display()
                 )));
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_micros(200));
         }
+        let mut pause = Duration::from_micros(100);
         loop {
             match std::fs::remove_dir(dir) {
                 Ok(()) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(10));
                 }
                 Err(e) => return Err(Error::io("rmdir cgroup", dir, e)),
             }

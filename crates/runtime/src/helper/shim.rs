@@ -21,24 +21,13 @@ pub fn main(arg: &str) -> i32 {
             return 1;
         }
     };
-    // Detach: the runtime reaps this process at once; the shim lives on, reparented.
-    // SAFETY: the helper is single-threaded.
-    match unsafe { nix::unistd::fork() } {
+    // The shim is the helper process itself (no extra fork): it starts its own session so
+    // it outlives the runtime, which only reaps it if it is still around when it exits.
+    match shim(&spec) {
+        Ok(()) => 0,
         Err(e) => {
-            println!("err fork shim: {e}");
+            println!("err {e}");
             1
-        }
-        Ok(ForkResult::Parent { .. }) => 0,
-        Ok(ForkResult::Child) => {
-            let code = match shim(&spec) {
-                Ok(()) => 0,
-                Err(e) => {
-                    println!("err {e}");
-                    1
-                }
-            };
-            // SAFETY: leaving the forked shim without running atexit handlers twice.
-            unsafe { libc::_exit(code) }
         }
     }
 }

@@ -366,7 +366,7 @@ impl Runtime {
     }
 }
 
-fn pidfd_open(pid: i32) -> Result<std::os::fd::OwnedFd> {
+pub(crate) fn pidfd_open(pid: i32) -> Result<std::os::fd::OwnedFd> {
     // SAFETY: pidfd_open returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if fd < 0 {
@@ -375,4 +375,29 @@ fn pidfd_open(pid: i32) -> Result<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     // SAFETY: fd is a fresh descriptor we own.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Wait until `pid` (verified by its start time) is gone: pidfd readiness, then a short poll.
+pub(crate) async fn wait_gone(
+    pid: i32,
+    start: Option<u64>,
+    pidfd: Option<std::os::fd::OwnedFd>,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    if let Some(fd) = pidfd
+        // SAFETY: the OwnedFd is moved into the AsyncFd and stays open for its lifetime.
+        && let Ok(afd) = unsafe { tokio::io::unix::AsyncFd::register(fd) }
+    {
+        let _ = tokio::time::timeout_at(deadline.into(), afd.readable()).await;
+    }
+    let mut sleep = Duration::from_micros(200);
+    while sys::proc_alive(pid, start) {
+        if Instant::now() > deadline {
+            return Err(Error::Timeout(timeout));
+        }
+        tokio::time::sleep(sleep).await;
+        sleep = (sleep * 2).min(Duration::from_millis(20));
+    }
+    Ok(())
 }

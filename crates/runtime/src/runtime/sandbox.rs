@@ -1,7 +1,7 @@
 //! Pod sandbox verbs: run (namespaces held by a reaping init), stop, remove, status.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
 
@@ -31,10 +31,12 @@ impl Runtime {
         let mut line = String::new();
         let mut reader = tokio::io::BufReader::new(stdout);
         let read = reader.read_line(&mut line).await;
-        let status = child
-            .wait()
-            .await
-            .ctx("wait for runtime helper", &self.cfg.helper_exe)?;
+        // The helper may live on (shim, sandbox init); tokio reaps it whenever it exits.
+        let status = match child.try_wait() {
+            Ok(Some(st)) => st.to_string(),
+            _ => "still running".to_string(),
+        };
+        drop(child);
         read.ctx("read runtime helper output", &self.cfg.helper_exe)?;
         let line = line.trim();
         if let Some(rest) = line.strip_prefix("ok") {
@@ -44,7 +46,7 @@ impl Runtime {
             return Err(Error::Setup(format!("{verb}: {msg}")));
         }
         Err(Error::Setup(format!(
-            "{verb}: helper exited with {status} without reporting (output {line:?})"
+            "{verb}: helper ({status}) did not report (output {line:?})"
         )))
     }
 
@@ -129,6 +131,7 @@ impl Runtime {
         let spec = SandboxInitSpec {
             hostname,
             host_network: config.host_network,
+            share_pid: config.share_process_namespace,
         };
         let arg = serde_json::to_string(&spec)
             .map_err(|e| Error::Setup(format!("encode sandbox spec: {e}")))?;
@@ -162,17 +165,16 @@ impl Runtime {
         if let Some(pid) = rec.init_pid
             && sys::proc_alive(pid, rec.init_start)
         {
+            let pidfd = super::container::pidfd_open(pid).ok();
             // SAFETY: signalling the verified sandbox init.
             unsafe { libc::kill(pid, libc::SIGKILL) };
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while sys::proc_alive(pid, rec.init_start) {
-                if Instant::now() > deadline {
-                    return Err(Error::FailedPrecondition(format!(
+            super::container::wait_gone(pid, rec.init_start, pidfd, Duration::from_secs(5))
+                .await
+                .map_err(|_| {
+                    Error::FailedPrecondition(format!(
                         "sandbox init {pid} did not die after SIGKILL"
-                    )));
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
+                    ))
+                })?;
         }
         rec.state = SandboxState::NotReady;
         rec.init_pid = None;
