@@ -8,6 +8,7 @@ pub(crate) mod container_init;
 pub(crate) mod exec;
 pub(crate) mod sandbox_init;
 pub(crate) mod shim;
+pub(crate) mod zygote;
 
 use std::path::PathBuf;
 
@@ -84,6 +85,7 @@ pub fn dispatch_from_args() -> Option<i32> {
         "sandbox-init" => sandbox_init::main(arg),
         "shim" => shim::main(arg),
         "exec" => exec::main(arg),
+        "zygote" => zygote::main(),
         other => {
             eprintln!("skiff runtime helper: unknown verb {other:?}");
             2

@@ -5,6 +5,7 @@ mod exec;
 mod files;
 mod sandbox;
 mod service_impl;
+mod zygote;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ pub struct Runtime {
     cgroups: Box<dyn CgroupDriver>,
     images: Arc<dyn ImageService>,
     records: Mutex<Records>,
+    zygote: zygote::Zygote,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -77,11 +79,13 @@ impl Runtime {
             std::fs::create_dir_all(&d).ctx("mkdir", &d)?;
         }
         let cgroups = cgroups::detect(&cfg.cgroup_mount);
+        let zygote = zygote::Zygote::new(cfg.helper_exe.clone());
         let rt = Runtime {
             cfg,
             cgroups,
             images,
             records: Mutex::new(Records::default()),
+            zygote,
         };
         rt.load()?;
         Ok(rt)

@@ -3,41 +3,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::io::AsyncBufReadExt;
-
 use super::{Runtime, files, new_id, remove_dir_all_if_exists};
 use crate::error::{Error, IoContext, Result};
-use crate::helper::{MARKER, SandboxInitSpec};
+use crate::helper::SandboxInitSpec;
 use crate::state::{SandboxRecord, write_json_atomic};
 use crate::sys;
 use crate::types::{PodSandboxConfig, PodSandboxStatus, SandboxState};
 
 impl Runtime {
-    /// Run `<helper> __runtime <verb> <arg>`, return the `ok ...` rest of its first line.
+    /// Run `<verb> <arg>` in a helper (forked by the zygote), return the rest of its `ok` line.
     pub(crate) async fn run_helper(&self, verb: &str, arg: &str) -> Result<String> {
-        let mut child = tokio::process::Command::new(&self.cfg.helper_exe)
-            .arg(MARKER)
-            .arg(verb)
-            .arg(arg)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .ctx("spawn runtime helper", &self.cfg.helper_exe)?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Error::Setup("helper has no stdout".into()))?;
-        let mut line = String::new();
-        let mut reader = tokio::io::BufReader::new(stdout);
-        let read = reader.read_line(&mut line).await;
-        // The helper may live on (shim, sandbox init); tokio reaps it whenever it exits.
-        let status = match child.try_wait() {
-            Ok(Some(st)) => st.to_string(),
-            _ => "still running".to_string(),
-        };
-        drop(child);
-        read.ctx("read runtime helper output", &self.cfg.helper_exe)?;
+        let line = self.zygote.request(verb, arg).await?;
+        let status = "zygote child";
         let line = line.trim();
         if let Some(rest) = line.strip_prefix("ok") {
             return Ok(rest.trim().to_string());
