@@ -69,3 +69,35 @@ async fn start_failure_is_reported_and_cleaned_up() {
     rt.remove_pod_sandbox(&sb).await.unwrap();
     env.assert_clean();
 }
+
+#[tokio::test]
+async fn cgroup_v2_driver_places_containers_in_the_unified_hierarchy() {
+    let unified = std::path::Path::new("/sys/fs/cgroup/unified");
+    let mount = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        std::path::Path::new("/sys/fs/cgroup")
+    } else if unified.join("cgroup.controllers").exists() {
+        unified
+    } else {
+        return;
+    };
+    let env = Env::new("v2");
+    let mut cfg = env.config();
+    cfg.cgroup_mount = mount.to_path_buf();
+    let rt = skiff_runtime::Runtime::open(cfg, images()).unwrap();
+    assert_eq!(rt.cgroup_version(), "v2");
+    let sb = rt.run_pod_sandbox(sandbox_config("v2")).await.unwrap();
+    let id = run(&rt, &sb, sh("v2", "cat /proc/self/cgroup | grep '^0::'")).await;
+    let st = wait(&rt, &id, 10).await;
+    assert_eq!(st.exit_code, Some(0));
+    let lines = log_lines(&st);
+    assert!(
+        lines
+            .iter()
+            .any(|(_, t)| t.ends_with(&format!("/{}", st.cgroup_path))),
+        "{lines:?} vs {}",
+        st.cgroup_path
+    );
+    rt.remove_pod_sandbox(&sb).await.unwrap();
+    assert!(!mount.join(&st.cgroup_path).exists());
+    env.assert_clean();
+}

@@ -207,8 +207,15 @@ impl Drop for Env {
                 let _ = nix::mount::umount2(mp, nix::mount::MntFlags::MNT_DETACH);
             }
         }
-        for d in self.cgroup_dirs() {
-            let _ = std::fs::remove_dir(&d);
+        // Killed processes may linger as zombies until reaped: retry for a while.
+        for _ in 0..100 {
+            for d in self.cgroup_dirs() {
+                let _ = std::fs::remove_dir(&d);
+            }
+            if self.cgroup_dirs().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
