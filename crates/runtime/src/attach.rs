@@ -1,6 +1,7 @@
 //! Attach output: follow a container's CRI log from its current end and yield raw bytes.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,13 +20,22 @@ pub fn follow_log(log: PathBuf, exit_file: PathBuf) -> Result<(DuplexStream, Dup
         let mut pending = String::new();
         loop {
             let done = exit_file.exists();
-            // Reopen when the log was rotated away (shorter file or a new inode).
-            if let Ok(meta) = std::fs::metadata(&log)
-                && meta.len() < pos
-                && let Ok(f) = std::fs::File::open(&log)
-            {
-                file = f;
-                pos = 0;
+            // Reopen when the log was rotated away (a new inode or a shorter file).
+            let rotated = match (std::fs::metadata(&log), file.metadata()) {
+                (Ok(path_meta), Ok(open_meta)) => {
+                    path_meta.ino() != open_meta.ino() || path_meta.len() < pos
+                }
+                _ => false,
+            };
+            if rotated {
+                // Finish what is left in the old file first.
+                let mut rest = String::new();
+                let _ = file.read_to_string(&mut rest);
+                pending.push_str(&rest);
+                if let Ok(f) = std::fs::File::open(&log) {
+                    file = f;
+                    pos = 0;
+                }
             }
             let mut chunk = String::new();
             if file.read_to_string(&mut chunk).is_ok() {

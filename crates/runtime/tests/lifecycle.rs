@@ -233,3 +233,45 @@ async fn reopened_runtime_adopts_running_containers_and_sees_exits() {
     rt.remove_pod_sandbox(&sb).await.unwrap();
     env.assert_clean();
 }
+
+#[tokio::test]
+async fn attach_feeds_stdin_and_follows_output_and_log_reopens() {
+    let env = Env::new("attach");
+    let rt = env.open();
+    let sb = rt.run_pod_sandbox(sandbox_config("attach")).await.unwrap();
+    let mut cfg = sh("reader", "while read line; do echo got-$line; done");
+    cfg.stdin = true;
+    let id = run(&rt, &sb, cfg).await;
+    let mut a = rt.attach(&id).await.unwrap();
+    a.stdin.as_mut().unwrap().write_all(b"one\n").await.unwrap();
+    let mut buf = vec![0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), a.stdout.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], b"got-one\n");
+
+    // kubelet-style rotation: rename the file away, then ask for a reopen.
+    let st = rt.container_status(&id).await.unwrap();
+    let rotated = st.log_path.with_extension("log.old");
+    std::fs::rename(&st.log_path, &rotated).unwrap();
+    rt.reopen_container_log(&id).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    a.stdin.as_mut().unwrap().write_all(b"two\n").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(&st.log_path)
+        .unwrap_or_default()
+        .contains("got-two")
+    {
+        assert!(Instant::now() < deadline, "no output in the reopened log");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        std::fs::read_to_string(&rotated)
+            .unwrap()
+            .contains("got-one")
+    );
+    rt.stop_container(&id, Duration::ZERO).await.unwrap();
+    rt.remove_pod_sandbox(&sb).await.unwrap();
+    env.assert_clean();
+}
