@@ -196,8 +196,14 @@ async fn reopened_runtime_adopts_running_containers_and_sees_exits() {
     let long = run(&rt, &sb, sh("long", "echo started; exec sleep 60")).await;
     let short = run(&rt, &sb, sh("short", "sleep 0.3; exit 7")).await;
     let pid = rt.container_status(&long).await.unwrap().pid.unwrap();
+    let exit_file = rt.container_path(&short).join("exit.json");
     drop(rt);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Let the short one finish while no runtime is open.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !exit_file.exists() {
+        assert!(Instant::now() < deadline, "short container never exited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let rt = env.open();
     let st = rt.container_status(&long).await.unwrap();
