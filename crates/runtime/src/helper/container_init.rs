@@ -40,8 +40,8 @@ pub const READONLY_PATHS: [&str; 5] = [
 ];
 
 /// Set up and exec the container; on failure write the error to `err_fd` and exit.
-pub fn run(spec: &ShimSpec, stdio: [RawFd; 3], err_fd: RawFd) -> ! {
-    let e = match setup(spec, stdio) {
+pub fn run(spec: &ShimSpec, stdio: [RawFd; 3], err_fd: RawFd, in_cgroup: bool) -> ! {
+    let e = match setup(spec, stdio, in_cgroup) {
         Ok(()) => exec_process(&spec.process, "/"),
         Err(e) => e,
     };
@@ -50,7 +50,7 @@ pub fn run(spec: &ShimSpec, stdio: [RawFd; 3], err_fd: RawFd) -> ! {
     unsafe { libc::_exit(127) }
 }
 
-fn setup(spec: &ShimSpec, stdio: [RawFd; 3]) -> Result<()> {
+fn setup(spec: &ShimSpec, stdio: [RawFd; 3], in_cgroup: bool) -> Result<()> {
     if spec.process.tty {
         nix::unistd::setsid().map_err(|e| Error::nix("setsid", e))?;
         // SAFETY: making the pty slave our controlling terminal.
@@ -61,7 +61,7 @@ fn setup(spec: &ShimSpec, stdio: [RawFd; 3]) -> Result<()> {
     for (i, fd) in stdio.iter().enumerate() {
         sys::dup2(*fd, i as RawFd)?;
     }
-    for f in &spec.cgroup_procs {
+    for f in spec.cgroup_procs.iter().filter(|_| !in_cgroup) {
         std::fs::write(f, "0").ctx("join cgroup", f)?;
     }
     nix::sched::unshare(CloneFlags::CLONE_NEWNS)
