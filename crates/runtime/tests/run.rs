@@ -47,6 +47,11 @@ async fn container_runs_and_logs_in_cri_format() {
     let st2 = wait(&rt, &id2, 10).await;
     assert_eq!((st2.exit_code, st2.reason.as_str()), (Some(3), "Error"));
 
+    let second = skiff_runtime::Runtime::open(env.config(), images()).unwrap_err();
+    assert!(
+        second.to_string().contains("in use by another process"),
+        "{second}"
+    );
     rt.remove_pod_sandbox(&sb).await.unwrap();
     assert!(rt.container_status(&id).await.is_err());
     env.assert_clean();
