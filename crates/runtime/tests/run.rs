@@ -204,3 +204,21 @@ async fn security_context_and_volumes_apply() {
     rt.remove_pod_sandbox(&sb).await.unwrap();
     env.assert_clean();
 }
+
+#[tokio::test]
+async fn host_network_pod_uses_the_host_namespaces() {
+    let env = Env::new("hostnet");
+    let rt = env.open();
+    let mut cfg = sandbox_config("hostnet");
+    cfg.host_network = true;
+    let sb = rt.run_pod_sandbox(cfg).await.unwrap();
+    assert_eq!(rt.pod_sandbox_status(&sb).await.unwrap().netns_path, None);
+    let id = run(&rt, &sb, sh("h", "hostname; readlink /proc/1/ns/net >/dev/null; ls /sys/class/net | wc -l")).await;
+    let st = wait(&rt, &id, 10).await;
+    let out: Vec<String> = log_lines(&st).into_iter().map(|(_, t)| t).collect();
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host_ifaces = std::fs::read_dir("/sys/class/net").unwrap().count();
+    assert_eq!(out, vec![host_name.trim().to_string(), host_ifaces.to_string()], "{out:?}");
+    rt.remove_pod_sandbox(&sb).await.unwrap();
+    env.assert_clean();
+}
