@@ -281,3 +281,31 @@ async fn attach_feeds_stdin_and_follows_output_and_log_reopens() {
     rt.remove_pod_sandbox(&sb).await.unwrap();
     env.assert_clean();
 }
+
+#[tokio::test]
+async fn tty_container_gets_a_terminal_from_its_own_devpts() {
+    let env = Env::new("tty");
+    let rt = env.open();
+    let sb = rt.run_pod_sandbox(sandbox_config("tty")).await.unwrap();
+    let mut cfg = sh("tty", "tty; read line; echo got-$line");
+    cfg.tty = true;
+    cfg.stdin = true;
+    let id = run(&rt, &sb, cfg).await;
+    let mut a = rt.attach(&id).await.unwrap();
+    a.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"typed\n")
+        .await
+        .unwrap();
+    let st = wait(&rt, &id, 10).await;
+    assert_eq!(st.exit_code, Some(0));
+    let text: Vec<String> = log_lines(&st)
+        .into_iter()
+        .map(|(_, t)| t.trim_end_matches('\r').to_string())
+        .collect();
+    assert!(text.contains(&"/dev/pts/0".to_string()), "{text:?}");
+    assert!(text.contains(&"got-typed".to_string()), "{text:?}");
+    rt.remove_pod_sandbox(&sb).await.unwrap();
+    env.assert_clean();
+}

@@ -213,12 +213,24 @@ async fn host_network_pod_uses_the_host_namespaces() {
     cfg.host_network = true;
     let sb = rt.run_pod_sandbox(cfg).await.unwrap();
     assert_eq!(rt.pod_sandbox_status(&sb).await.unwrap().netns_path, None);
-    let id = run(&rt, &sb, sh("h", "hostname; readlink /proc/1/ns/net >/dev/null; ls /sys/class/net | wc -l")).await;
+    let id = run(
+        &rt,
+        &sb,
+        sh(
+            "h",
+            "hostname; readlink /proc/1/ns/net >/dev/null; ls /sys/class/net | wc -l",
+        ),
+    )
+    .await;
     let st = wait(&rt, &id, 10).await;
     let out: Vec<String> = log_lines(&st).into_iter().map(|(_, t)| t).collect();
     let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let host_ifaces = std::fs::read_dir("/sys/class/net").unwrap().count();
-    assert_eq!(out, vec![host_name.trim().to_string(), host_ifaces.to_string()], "{out:?}");
+    assert_eq!(
+        out,
+        vec![host_name.trim().to_string(), host_ifaces.to_string()],
+        "{out:?}"
+    );
     rt.remove_pod_sandbox(&sb).await.unwrap();
     env.assert_clean();
 }

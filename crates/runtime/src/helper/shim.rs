@@ -3,7 +3,12 @@
 use std::os::fd::RawFd;
 use std::path::Path;
 
+use std::os::fd::IntoRawFd;
+
 use nix::sched::CloneFlags;
+use nix::sys::socket::{
+    AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg, socketpair,
+};
 use nix::unistd::ForkResult;
 
 use super::{ExitRecord, ShimSpec, container_init};
@@ -45,24 +50,32 @@ struct Fds {
     out: RawFd,
     err: Option<RawFd>,
     stdin_w: Option<RawFd>,
+    /// TTY containers: (shim end, container end) of the socket the pty master comes over.
+    pty_sock: Option<(RawFd, RawFd)>,
 }
 
 fn make_fds(spec: &ShimSpec) -> Result<Fds> {
     if spec.process.tty {
-        let pty = nix::pty::openpty(None, None).map_err(|e| Error::nix("openpty", e))?;
-        use std::os::fd::IntoRawFd;
-        let master = pty.master.into_raw_fd();
-        let slave = pty.slave.into_raw_fd();
-        // SAFETY: setting close-on-exec on fds we own.
-        unsafe {
-            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
-            libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+        // The container allocates its pty from its own devpts (so `tty` names it) and sends
+        // us the master over this socket.
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| Error::nix("socketpair for the container pty", e))?;
+        // SAFETY: opening /dev/null as placeholder stdio until the pty exists.
+        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if null < 0 {
+            return Err(Error::last_sys("open /dev/null"));
         }
         return Ok(Fds {
-            child: [slave, slave, slave],
-            out: master,
+            child: [null, null, null],
+            out: -1,
             err: None,
-            stdin_w: Some(master),
+            stdin_w: None,
+            pty_sock: Some((ours.into_raw_fd(), theirs.into_raw_fd())),
         });
     }
     let (out_r, out_w) = sys::pipe_cloexec()?;
@@ -83,7 +96,22 @@ fn make_fds(spec: &ShimSpec) -> Result<Fds> {
         out: out_r,
         err: Some(err_r),
         stdin_w,
+        pty_sock: None,
     })
+}
+
+/// Receive one fd sent with SCM_RIGHTS; None when the sender went away first.
+fn recv_fd(sock: RawFd) -> Option<RawFd> {
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC).ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            return fds.first().copied();
+        }
+    }
+    None
 }
 
 fn block_signals() -> libc::sigset_t {
@@ -178,7 +206,7 @@ fn spawn_child(cgroup: Option<&Path>) -> Result<Spawned> {
 fn shim(spec: &ShimSpec) -> Result<()> {
     nix::unistd::setsid().map_err(|e| Error::nix("setsid", e))?;
     let mut log = LogWriter::open(&spec.log_path, spec.rotation).ctx("open log", &spec.log_path)?;
-    let fds = make_fds(spec)?;
+    let mut fds = make_fds(spec)?;
     let fifo = match &spec.stdin_fifo {
         Some(p) => Some(open_fifo(p)?),
         None => None,
@@ -188,7 +216,9 @@ fn shim(spec: &ShimSpec) -> Result<()> {
     let sigset = block_signals();
     // SAFETY: the shim is single-threaded.
     let child = match spawn_child(spec.clone_into_cgroup.as_deref())? {
-        Spawned::Child { placed } => container_init::run(spec, fds.child, err_w, placed),
+        Spawned::Child { placed } => {
+            container_init::run(spec, fds.child, err_w, placed, fds.pty_sock.map(|(_, c)| c))
+        }
         Spawned::Parent(pid) => pid,
     };
     sys::close(err_w);
@@ -197,6 +227,14 @@ fn shim(spec: &ShimSpec) -> Result<()> {
         if closed.insert(fd) {
             sys::close(fd);
         }
+    }
+    if let Some((ours, theirs)) = fds.pty_sock.take() {
+        sys::close(theirs);
+        if let Some(master) = recv_fd(ours) {
+            fds.out = master;
+            fds.stdin_w = Some(master);
+        }
+        sys::close(ours);
     }
     let failure = sys::read_to_end(err_r);
     sys::close(err_r);
