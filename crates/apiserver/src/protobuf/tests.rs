@@ -34,7 +34,8 @@ fn meta(name: &str, ns: Option<&str>) -> Option<meta::ObjectMeta> {
     Some(meta::ObjectMeta {
         name: Some(name.into()),
         namespace: ns.map(str::to_string),
-        // client-go always writes its non-pointer fields, zero or not.
+        // client-go always writes its non-pointer fields, zero or not; a zero
+        // creationTimestamp is JSON null in 1.33's types.
         generate_name: Some(String::new()),
         uid: Some(String::new()),
         resource_version: Some(String::new()),
@@ -68,7 +69,7 @@ fn config_map() {
         json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": "c", "namespace": "default"},
+            "metadata": {"name": "c", "namespace": "default", "creationTimestamp": null},
             "immutable": false,
             "data": {"a": "b", "empty": ""},
             "binaryData": {"bin": "AP8="},
@@ -89,7 +90,7 @@ fn secret_bytes_are_base64() {
         json!({
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": "s"},
+            "metadata": {"name": "s", "creationTimestamp": null},
             "data": {"password": "aHVudGVyMg=="},
             "type": "Opaque",
         })
@@ -177,12 +178,12 @@ fn deployment_nested_template_and_zero_replicas() {
         json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "default"},
+            "metadata": {"name": "web", "namespace": "default", "creationTimestamp": null},
             "spec": {
                 "replicas": 0,
                 "selector": {"matchLabels": {"app": "web"}},
                 "template": {
-                    "metadata": {"labels": {"app": "web"}},
+                    "metadata": {"creationTimestamp": null, "labels": {"app": "web"}},
                     "spec": {
                         "containers": [{
                             "name": "busybox",
@@ -213,7 +214,7 @@ fn namespace() {
         decoded("v1", "Namespace", &ns),
         json!({
             "apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": "team"}, "spec": {}, "status": {},
+            "metadata": {"name": "team", "creationTimestamp": null}, "spec": {}, "status": {},
         })
     );
 }
@@ -249,7 +250,7 @@ fn service_target_port() {
         decoded("v1", "Service", &svc),
         json!({
             "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "s"},
+            "metadata": {"name": "s", "creationTimestamp": null},
             "spec": {
                 "ports": [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080}],
                 "selector": {"app": "s"},
@@ -382,7 +383,7 @@ fn eviction_token_request_scale_binding() {
         decoded("policy/v1", "Eviction", &ev),
         json!({
             "apiVersion": "policy/v1", "kind": "Eviction",
-            "metadata": {"name": "p", "namespace": "default"},
+            "metadata": {"name": "p", "namespace": "default", "creationTimestamp": null},
             "deleteOptions": {"gracePeriodSeconds": 30},
         })
     );
