@@ -16,6 +16,8 @@ mod tests;
 
 use serde_json::{Map, Value};
 
+use crate::status::{ApiError, ApiResult};
+
 /// The content type of Kubernetes protobuf bodies.
 pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
@@ -181,4 +183,16 @@ pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
         }
     }
     Ok(Value::Object(out))
+}
+
+/// [`decode`] for a request: malformed input is a 400 BadRequest, a kind without a protobuf
+/// form (e.g. a custom resource) the 415 upstream gives for an unsupported body.
+pub fn request_body(body: &[u8]) -> ApiResult<Value> {
+    decode(body).map_err(|e| {
+        if e.is_unknown_kind() {
+            ApiError::unsupported_media(CONTENT_TYPE)
+        } else {
+            ApiError::bad_request(format!("unable to decode the protobuf request body: {e}"))
+        }
+    })
 }

@@ -532,3 +532,24 @@ fn table_is_sorted_and_complete() {
         assert!(table::GROUPS.iter().any(|(g, _)| *g == gv), "{gv}");
     }
 }
+
+#[test]
+fn request_errors_map_to_upstream_status_codes() {
+    let protobuf_body = request_body;
+    let cm = core::ConfigMap {
+        metadata: meta("c", None),
+        ..Default::default()
+    };
+    let ok = protobuf_body(&body("v1", "ConfigMap", &cm)).map(|v| v["metadata"]["name"].clone());
+    assert_eq!(ok.ok(), Some(json!("c")));
+    let bad = protobuf_body(b"k8s\0\x0a\x05ab").err().map(|e| e.code);
+    assert_eq!(bad, Some(400));
+    let crd_kind = protobuf_body(&body("example.com/v1", "Widget", &cm));
+    let err = crd_kind.err();
+    assert_eq!(err.as_ref().map(|e| e.code), Some(415));
+    let msg = err.map(|e| e.message).unwrap_or_default();
+    assert!(
+        msg.contains("the body of the request was in an unknown format"),
+        "{msg}"
+    );
+}

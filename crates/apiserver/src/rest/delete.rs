@@ -28,7 +28,7 @@ fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else if ct == crate::protobuf::CONTENT_TYPE {
-        super::write::protobuf_body(body)?
+        crate::protobuf::request_body(body)?
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?

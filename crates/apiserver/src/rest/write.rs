@@ -24,7 +24,7 @@ pub fn parse_body(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Value> {
         | "text/yaml"
         | "application/apply-patch+yaml" => serde_saphyr::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("yaml: unmarshal errors: {e}")))?,
-        crate::protobuf::CONTENT_TYPE => protobuf_body(body)?,
+        crate::protobuf::CONTENT_TYPE => crate::protobuf::request_body(body)?,
         other => return Err(ApiError::unsupported_media(other)),
     };
     if !value.is_object() {
@@ -33,17 +33,6 @@ pub fn parse_body(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Value> {
         ));
     }
     Ok(value)
-}
-
-/// Decode a protobuf body: malformed input is a 400, a kind without a protobuf form a 415.
-pub fn protobuf_body(body: &[u8]) -> ApiResult<Value> {
-    crate::protobuf::decode(body).map_err(|e| {
-        if e.is_unknown_kind() {
-            ApiError::unsupported_media(crate::protobuf::CONTENT_TYPE)
-        } else {
-            ApiError::bad_request(format!("unable to decode the protobuf request body: {e}"))
-        }
-    })
 }
 
 /// Check apiVersion/kind in the body against the URL, filling them when absent.
