@@ -67,8 +67,6 @@ pub enum Elem {
 /// Nesting deeper than this is refused (recursive types such as JSONSchemaProps).
 pub const MAX_DEPTH: usize = 100;
 
-const META: &str = "apimachinery/pkg/apis/meta/v1/";
-
 /// Look a message up by full name.
 pub fn find(name: &str) -> Option<&'static Message> {
     MESSAGES
@@ -103,12 +101,12 @@ fn special(name: &str, buf: &[u8], depth: usize) -> Result<Option<Json>, Protobu
     };
     let json_kind = name.starts_with("apiextensions_apiserver/");
     let v = match name {
-        _ if name == format!("{META}Time") => time(buf, false)?,
-        _ if name == format!("{META}MicroTime") => time(buf, true)?,
-        _ if name == format!("{META}Duration") => {
+        "apimachinery/pkg/apis/meta/v1/Time" => time(buf, false)?,
+        "apimachinery/pkg/apis/meta/v1/MicroTime" => time(buf, true)?,
+        "apimachinery/pkg/apis/meta/v1/Duration" => {
             Json::String(go_duration(int_field(buf, 1)?.unwrap_or(0) as i64))
         }
-        _ if name == format!("{META}FieldsV1") => raw_json(buf, "fieldsV1")?,
+        "apimachinery/pkg/apis/meta/v1/FieldsV1" => raw_json(buf, "fieldsV1")?,
         "apimachinery/pkg/runtime/RawExtension" => raw_json(buf, "raw")?,
         "apimachinery/pkg/api/resource/Quantity" => {
             let s = str_field(buf, 1)?.unwrap_or_default();
