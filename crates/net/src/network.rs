@@ -190,6 +190,8 @@ impl PodNetwork {
             }
             return Err(err);
         }
+        let before = existing.map(|e| e.host_ports).unwrap_or_default();
+        flush_udp_conntrack(host_ports.iter().filter(|hp| !before.contains(hp))).await;
         Ok(self.pod_ip_of(ip))
     }
 
@@ -360,6 +362,24 @@ impl PodNetwork {
 /// A poisoned lock only means another thread panicked mid-update of plain data; keep going.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Forgets conntrack entries of newly published UDP host ports: a client that kept sending
+/// before the port existed has an entry to nowhere that would otherwise outlive the new rule.
+/// Best effort: without the `conntrack` tool, nothing is flushed.
+async fn flush_udp_conntrack<'a>(ports: impl Iterator<Item = &'a HostPort>) {
+    for hp in ports.filter(|hp| hp.protocol == crate::types::Protocol::Udp) {
+        let port = hp.host_port.to_string();
+        let res = tokio::process::Command::new("conntrack")
+            .args(["-D", "-p", "udp", "--orig-port-dst", &port])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await;
+        if let Err(err) = res {
+            tracing::debug!(%err, port = hp.host_port, "conntrack flush skipped");
+        }
+    }
 }
 
 /// Bridge netfilter needs the br_netfilter module; load it if it is missing.

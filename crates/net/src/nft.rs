@@ -7,7 +7,10 @@
 //!   127.0.0.1 (the bridge has `route_localnet` so the loopback source may leave through it);
 //! - `postrouting` (nat, 100): masquerade the loopback source of DNATed local traffic, hairpin
 //!   traffic (a pod reaching a hostPort that lands on a pod), and pod traffic leaving the
-//!   cluster and service CIDRs.
+//!   cluster and service CIDRs;
+//! - `input` (filter, 0): drop new connections from the bridge to 127.0.0.0/8. `route_localnet`
+//!   would otherwise let a pod craft packets to services the host binds on loopback; replies of
+//!   DNATed localhost hostPort traffic are established and pass.
 
 use std::net::Ipv4Addr;
 use std::process::Stdio;
@@ -74,6 +77,10 @@ pub fn render(config: &NetConfig, pods: &[PodPorts<'_>]) -> String {
          \t\tct status dnat ip saddr 127.0.0.0/8 oifname \"{br}\" masquerade comment \"localhost to hostPort\"\n\
          \t\tct status dnat ip saddr {pod_cidr} oifname \"{br}\" masquerade comment \"hairpin to hostPort\"\n\
          \t\tip saddr {pod_cidr} ip daddr != {{ {no_masq} }} masquerade comment \"pods leaving the cluster\"\n\
+         \t}}\n\
+         \tchain input {{\n\
+         \t\ttype filter hook input priority 0; policy accept;\n\
+         \t\tiifname \"{br}\" ip daddr 127.0.0.0/8 ct state != {{ established, related }} counter drop comment \"no loopback from pods\"\n\
          \t}}\n\
          }}\n"
     )

@@ -336,3 +336,74 @@ async fn cleanup_all_leaves_nothing_behind() {
         serde_json::from_str(&run("nft", &["-j", "list", "tables"]).1).unwrap_or_default();
     assert!(!v.to_string().contains("skiff_test_7"));
 }
+
+#[tokio::test]
+async fn pods_cannot_reach_services_the_host_binds_on_loopback() {
+    let mut f = NetFixture::new(8);
+    let ns = Netns::new("skt8-a");
+    let net = new_net(&mut f).await;
+    let a = pod("a");
+    f.track_veth(net.host_veth_name(&a));
+    net.setup(&a, &ns.path(), &[]).await.expect("setup");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    // A hostile pod routes 127.0.0.0/8 to the gateway instead of its own loopback.
+    for cmd in [
+        vec![
+            "ip",
+            "route",
+            "del",
+            "local",
+            "127.0.0.0/8",
+            "dev",
+            "lo",
+            "table",
+            "local",
+        ],
+        vec![
+            "ip",
+            "route",
+            "del",
+            "local",
+            "127.0.0.1",
+            "dev",
+            "lo",
+            "table",
+            "local",
+        ],
+        vec!["sysctl", "-qw", "net.ipv4.conf.eth0.route_localnet=1"],
+        vec![
+            "ip",
+            "route",
+            "add",
+            "127.0.0.0/8",
+            "via",
+            "10.200.8.1",
+            "dev",
+            "eth0",
+        ],
+    ] {
+        let (ok, out) = ns.exec(&cmd);
+        assert!(ok, "{cmd:?}: {out}");
+    }
+    let (_, out) = ns.exec(&["busybox", "nc", "-w", "2", "127.0.0.1", &port]);
+    assert!(
+        listener.accept().is_err(),
+        "a pod reached a loopback-only host service: {out}"
+    );
+    // The guard is what stopped it: its counter saw the pod's SYNs.
+    let chain = run(
+        "nft",
+        &["list", "chain", "ip", &f.config.nft_table, "input"],
+    )
+    .1;
+    let dropped: u64 = chain
+        .split("counter packets ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(dropped > 0, "{chain}");
+    net.cleanup_all().await.expect("cleanup");
+}
