@@ -403,6 +403,19 @@ async fn ensure_br_netfilter() {
 mod tests {
     use super::*;
 
+    /// Compile-time: the node agent shares one network across tasks and spawns its calls.
+    #[allow(dead_code, clippy::let_underscore_future)]
+    fn api_is_send_and_sync(net: &PodNetwork, pod: &PodKey, path: &Path) {
+        fn send<T: Send>(_: T) {}
+        fn sync<T: Send + Sync>() {}
+        sync::<PodNetwork>();
+        send(PodNetwork::new(NetConfig::default()));
+        send(net.setup(pod, path, &[]));
+        send(net.teardown(pod));
+        send(net.gc(&[]));
+        send(net.cleanup_all());
+    }
+
     #[test]
     fn veth_names_fit_the_kernel_limit_and_differ_per_pod_and_bridge() {
         let a = PodKey::new("default", "a-very-long-pod-name-indeed", "0000-1111");
