@@ -407,3 +407,96 @@ async fn pods_cannot_reach_services_the_host_binds_on_loopback() {
     assert!(dropped > 0, "{chain}");
     net.cleanup_all().await.expect("cleanup");
 }
+
+#[tokio::test]
+async fn traffic_leaving_the_cluster_is_masqueraded() {
+    let mut f = NetFixture::new(10);
+    let pod_ns = Netns::new("skt10-a");
+    let ext = Netns::new("skt10-ext");
+    // "Outside": a namespace behind a veth of our own, 10.210.10.0/24, forwarding on that veth
+    // only (host-wide forwarding stays as it is).
+    f.track_veth("skt10x".into());
+    let ext_path = ext.path().to_string_lossy().to_string();
+    for cmd in [
+        vec![
+            "link", "add", "skt10x", "type", "veth", "peer", "name", "skt10y",
+        ],
+        vec!["link", "set", "skt10y", "netns", &ext_path],
+        vec!["addr", "add", "10.210.10.1/24", "dev", "skt10x"],
+        vec!["link", "set", "skt10x", "up"],
+    ] {
+        let (ok, out) = run("ip", &cmd);
+        assert!(ok, "ip {cmd:?}: {out}");
+    }
+    for cmd in [
+        vec!["ip", "addr", "add", "10.210.10.2/24", "dev", "skt10y"],
+        vec!["ip", "link", "set", "skt10y", "up"],
+        vec!["ip", "link", "set", "lo", "up"],
+    ] {
+        let (ok, out) = ext.exec(&cmd);
+        assert!(ok, "{cmd:?}: {out}");
+    }
+    std::fs::write("/proc/sys/net/ipv4/conf/skt10x/forwarding", "1").expect("forwarding");
+    // A CGI that answers with the client address the outside sees.
+    let www = tempfile::tempdir().expect("tmp");
+    let _httpd = ext.httpd("outside", www.path());
+    let cgi = www.path().join("www-skt10-ext/cgi-bin");
+    std::fs::create_dir_all(&cgi).expect("cgi-bin");
+    std::fs::write(
+        cgi.join("ip"),
+        "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho \"client=$REMOTE_ADDR\"\n",
+    )
+    .expect("cgi");
+    run("chmod", &["755", &cgi.join("ip").to_string_lossy()]);
+
+    let net = new_net(&mut f).await;
+    let a = pod("a");
+    f.track_veth(net.host_veth_name(&a));
+    let ip = net.setup(&a, &pod_ns.path(), &[]).await.expect("setup");
+    let (ok, out) = pod_ns.exec(&[
+        "timeout",
+        "5",
+        "busybox",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "http://10.210.10.2/cgi-bin/ip",
+    ]);
+    assert!(ok, "pod -> outside: {out}");
+    assert!(
+        out.contains("10.210.10.1") && !out.contains(&ip.ip.to_string()),
+        "not masqueraded (pod is {}): {out}",
+        ip.ip
+    );
+    net.cleanup_all().await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn a_failed_setup_leaves_no_address_veth_or_rule_behind() {
+    let mut f = NetFixture::new(11);
+    let net = new_net(&mut f).await;
+    let a = pod("a");
+    let veth = net.host_veth_name(&a);
+    f.track_veth(veth.clone());
+    let err = net
+        .setup(
+            &a,
+            std::path::Path::new("/run/netns/skt11-does-not-exist"),
+            &[HostPort::tcp(18085, 80)],
+        )
+        .await
+        .expect_err("no such namespace");
+    assert!(err.to_string().contains("skt11-does-not-exist"), "{err}");
+    assert_eq!(net.pod_ip(&a), None);
+    assert!(!link_exists(&veth));
+    let ipam = f.config.state_dir.join("ipam");
+    let held: Vec<_> = std::fs::read_dir(&ipam)
+        .expect("ipam dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().parse::<Ipv4Addr>().is_ok())
+        .collect();
+    assert!(held.is_empty(), "address still reserved: {held:?}");
+    assert!(!ruleset(&f.config.nft_table).contains("18085"));
+    net.cleanup_all().await.expect("cleanup");
+}
