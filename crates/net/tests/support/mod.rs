@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use skiff_net::{Ipv4Net, NetConfig};
+use skiff_net::{Ipv4Net, NetConfig, PodKey, PodNetwork};
 
 /// Runs a command, returning (success, stdout+stderr).
 pub fn run(cmd: &str, args: &[&str]) -> (bool, String) {
@@ -209,4 +209,27 @@ pub fn host_ip() -> Option<Ipv4Addr> {
             it.next()?.split('/').next()?.parse::<Ipv4Addr>().ok()
         })
         .find(|ip| ip.octets()[0] != 10 || ip.octets()[1] != 200)
+}
+
+/// A pod key unique to this test process.
+pub fn pod(name: &str) -> PodKey {
+    PodKey::new(
+        "default",
+        name,
+        format!("uid-{name}-{}", std::process::id()),
+    )
+}
+
+/// Every rule of the table, as nft prints them.
+pub fn ruleset(table: &str) -> String {
+    let (ok, out) = run("nft", &["list", "table", "ip", table]);
+    assert!(ok, "nft list table {table}: {out}");
+    out
+}
+
+/// A pod network on the fixture's bridge, table, CIDR and state.
+pub async fn new_net(f: &NetFixture) -> PodNetwork {
+    PodNetwork::new(f.config.clone())
+        .await
+        .expect("pod network starts")
 }
