@@ -159,12 +159,7 @@ impl PodNetwork {
             host_ports: host_ports.clone(),
         };
         let ip = match &existing {
-            Some(e) => {
-                if e.host_ports != host_ports {
-                    self.ipam.update(e.ip, &record)?;
-                }
-                e.ip
-            }
+            Some(e) => e.ip,
             None => self.ipam.allocate(&record)?,
         };
         let plumbed = self.plumb(pod, netns_path, ip).await;
@@ -174,6 +169,11 @@ impl PodNetwork {
                 let _ = self.ipam.release(ip);
             }
             return Err(err);
+        }
+        if let Some(e) = &existing
+            && e.host_ports != host_ports
+        {
+            self.ipam.update(ip, &record)?;
         }
         self.lock_pods().insert(
             pod.clone(),
