@@ -1,0 +1,4 @@
+//! cronjob
+pub async fn run(_c: kube::Client) -> crate::Result<()> {
+    Ok(())
+}

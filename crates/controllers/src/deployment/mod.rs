@@ -1,0 +1,4 @@
+//! deployment
+pub async fn run(_c: kube::Client) -> crate::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! statefulset
+pub async fn run(_c: kube::Client) -> crate::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! Expectations: the creations and deletions a controller made that its cache has not yet
+//! shown, so a sync that runs before the watch catches up neither creates nor deletes twice.
+//!
+//! Upstream counts adds/dels and lowers them from informer events; Skiff records the UIDs it
+//! created or deleted and checks them against the cache (level-based), forgetting a record
+//! after five minutes as upstream's TTL does.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Upstream's expectations TTL.
+pub const TTL: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Default)]
+struct Entry {
+    created: HashSet<String>,
+    deleted: HashSet<String>,
+    since: Option<Instant>,
+}
+
+/// Per-key pending creations and deletions.
+#[derive(Debug, Default)]
+pub struct Expectations {
+    inner: Mutex<HashMap<String, Entry>>,
+}
+
+/// What the cache says about one UID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Not in the cache.
+    Absent,
+    /// In the cache, not being deleted.
+    Present,
+    /// In the cache with a deletionTimestamp.
+    Deleting,
+}
+
+impl Expectations {
+    /// Records an object this key created (known by its UID).
+    pub fn created(&self, key: &str, uid: &str) {
+        self.with(key, |e| {
+            e.created.insert(uid.to_string());
+        });
+    }
+
+    /// Records an object this key deleted.
+    pub fn deleted(&self, key: &str, uid: &str) {
+        self.with(key, |e| {
+            e.deleted.insert(uid.to_string());
+        });
+    }
+
+    fn with(&self, key: &str, f: impl FnOnce(&mut Entry)) {
+        if let Ok(mut m) = self.inner.lock() {
+            let e = m.entry(key.to_string()).or_default();
+            e.since.get_or_insert_with(Instant::now);
+            f(e);
+        }
+    }
+
+    /// Whether the cache has caught up with everything this key did; clears what it has.
+    pub fn satisfied(&self, key: &str, seen: impl Fn(&str) -> Seen) -> bool {
+        let Ok(mut m) = self.inner.lock() else {
+            return true;
+        };
+        let Some(e) = m.get_mut(key) else {
+            return true;
+        };
+        e.created.retain(|u| seen(u) == Seen::Absent);
+        e.deleted.retain(|u| seen(u) == Seen::Present);
+        let expired = e.since.is_some_and(|s| s.elapsed() > TTL);
+        if expired || (e.created.is_empty() && e.deleted.is_empty()) {
+            m.remove(key);
+            return true;
+        }
+        false
+    }
+
+    /// Forgets a key (its owner is gone).
+    pub fn forget(&self, key: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_until_cache_shows_creates_and_deletes() {
+        let e = Expectations::default();
+        assert!(e.satisfied("k", |_| Seen::Absent));
+        e.created("k", "a");
+        e.deleted("k", "b");
+        assert!(!e.satisfied("k", |_| Seen::Absent));
+        assert!(!e.satisfied("k", |u| if u == "a" {
+            Seen::Present
+        } else {
+            Seen::Present
+        }));
+        assert!(e.satisfied("k", |u| if u == "a" {
+            Seen::Present
+        } else {
+            Seen::Deleting
+        }));
+        // cleared: nothing pending any more
+        assert!(e.satisfied("k", |_| Seen::Absent));
+        e.created("k", "c");
+        e.forget("k");
+        assert!(e.satisfied("k", |_| Seen::Absent));
+    }
+}
