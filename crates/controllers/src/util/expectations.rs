@@ -95,16 +95,22 @@ mod tests {
         assert!(e.satisfied("k", |_| Seen::Absent));
         e.created("k", "a");
         e.deleted("k", "b");
-        assert!(!e.satisfied("k", |_| Seen::Absent));
-        assert!(!e.satisfied("k", |u| if u == "a" {
-            Seen::Present
-        } else {
-            Seen::Present
-        }));
-        assert!(e.satisfied("k", |u| if u == "a" {
-            Seen::Present
-        } else {
+        // nothing seen yet: the create is not in the cache, the deleted pod still is
+        let before = |u: &str| {
+            if u == "a" {
+                Seen::Absent
+            } else {
+                Seen::Present
+            }
+        };
+        assert!(!e.satisfied("k", before));
+        // the create shows, the deleted pod is still there
+        assert!(!e.satisfied("k", |_| Seen::Present));
+        // the deleted pod is terminating
+        assert!(e.satisfied("k", |u| if u == "b" {
             Seen::Deleting
+        } else {
+            Seen::Present
         }));
         // cleared: nothing pending any more
         assert!(e.satisfied("k", |_| Seen::Absent));
