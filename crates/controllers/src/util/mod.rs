@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod events;
 pub mod expectations;
 pub mod hash;
+pub mod history;
 pub mod informer;
 pub mod owner;
 pub mod pod;
