@@ -256,6 +256,21 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
             for f in ["completionTime", "completedIndexes", "startTime"] {
                 m.entry(f).or_insert(serde_json::Value::Null);
             }
+            // a merge patch keeps lists it is not told to drop: empty ones are nulled
+            if let Some(u) = m
+                .get_mut("uncountedTerminatedPods")
+                .and_then(|u| u.as_object_mut())
+            {
+                for f in ["succeeded", "failed"] {
+                    let empty = u
+                        .get(f)
+                        .and_then(|v| v.as_array())
+                        .is_none_or(|a| a.is_empty());
+                    if empty {
+                        u.insert(f.into(), serde_json::Value::Null);
+                    }
+                }
+            }
         }
         apply::patch_status(&jobs, &name, &v).await?;
     }
