@@ -104,7 +104,7 @@ fn concurrency_forbid_and_replace() {
         }))
         .unwrap_or_default(),
     );
-    let plan = run(&cj, &[running.clone()], "2024-01-01T00:05:01Z");
+    let plan = run(&cj, std::slice::from_ref(&running), "2024-01-01T00:05:01Z");
     assert!(plan.create.is_none());
     assert!(plan.events.iter().any(|e| e.reason == "JobAlreadyActive"));
     cj.spec.concurrency_policy = Some("Replace".into());

@@ -370,7 +370,7 @@ fn history_beyond_limit_is_deleted_oldest_first() {
             step(&mut d, &mut rss, true, &mut t);
         }
     }
-    let names: Vec<_> = rss.iter().map(|r| revision(r)).collect();
+    let names: Vec<_> = rss.iter().map(revision).collect();
     assert_eq!(names, [3, 4]);
 }
 

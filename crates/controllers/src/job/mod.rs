@@ -172,10 +172,10 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
             if c == Claim::Owned || (c == Claim::Adopt && pod::is_active(p)) {
                 let mut p = p.as_ref().clone();
                 let uid = p.metadata.uid.clone().unwrap_or_default();
-                if removed.contains_key(&uid) {
-                    if let Some(f) = p.metadata.finalizers.as_mut() {
-                        f.retain(|f| f != TRACKING_FINALIZER);
-                    }
+                if removed.contains_key(&uid)
+                    && let Some(f) = p.metadata.finalizers.as_mut()
+                {
+                    f.retain(|f| f != TRACKING_FINALIZER);
                 }
                 owned.push((p, c));
             }

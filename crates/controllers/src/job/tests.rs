@@ -64,7 +64,7 @@ fn creates_up_to_parallelism() {
 fn finished_pods_are_counted_through_the_finalizer_then_job_completes() {
     let j = job(json!({"completions": 1, "parallelism": 1}));
     let p = tracked(pod("pi-a").phase("Succeeded").build());
-    let plan = run(&j, &[p.clone()], 100);
+    let plan = run(&j, std::slice::from_ref(&p), 100);
     let intent = plan.intent.clone().unwrap_or_default();
     assert_eq!(intent.succeeded, Some(vec!["uid-pi-a".to_string()]));
     assert_eq!(plan.remove_finalizer.len(), 1);
@@ -123,7 +123,7 @@ fn recreation_waits_for_exponential_backoff() {
     assert_eq!(backoff_delay(10), 360);
     let j = job(json!({"completions": 1}));
     let failed = pod("f").phase("Failed").created(100).build();
-    let plan = run(&j, &[failed.clone()], 105);
+    let plan = run(&j, std::slice::from_ref(&failed), 105);
     assert!(plan.create.is_empty());
     assert_eq!(plan.requeue_after, Some(5));
     let plan = run(&j, &[failed], 111);

@@ -217,7 +217,7 @@ pub fn decide(input: Input<'_>) -> Plan {
             None => {}
         }
     }
-    condemned.sort_by(|a, b| b.0.cmp(&a.0));
+    condemned.sort_by_key(|c| std::cmp::Reverse(c.0));
 
     // status from what exists
     let mut st = StatefulSetStatus {

@@ -157,13 +157,7 @@ mod tests {
         let running = pod("r").node("n").phase("Running").created(10).build();
         let ready_old = pod("ro").node("n").phase("Running").ready_at(10).build();
         let ready_new = pod("rn").node("n").phase("Running").ready_at(90).build();
-        let mut v = vec![
-            ready_old.clone(),
-            running.clone(),
-            ready_new.clone(),
-            pending.clone(),
-            unscheduled.clone(),
-        ];
+        let mut v = [ready_old, running, ready_new, pending, unscheduled];
         v.sort_by(deletion_order);
         let names: Vec<_> = v
             .iter()
