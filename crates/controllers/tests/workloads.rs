@@ -103,7 +103,7 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_complete_or_stop_at_backoff_limit() {
-    let c = cluster(&["job"]).await;
+    let c = cluster(&["job", "ttl-after-finished"]).await;
     apply(
         &c,
         r#"
@@ -218,19 +218,49 @@ spec:
         left.iter().all(|p| failed.contains(&p.name_any())),
         "no new pod after failure"
     );
+
+    // ttlSecondsAfterFinished: the finished Job is deleted (in the foreground)
+    apply(
+        &c,
+        r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: short}
+spec:
+  ttlSecondsAfterFinished: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox}]
+"#,
+    );
+    let p = wait_for("short pod", 30, || {
+        let client = c.client.clone();
+        async move {
+            live_pods(&client, "default", "job-name=short")
+                .await
+                .into_iter()
+                .next()
+        }
+    })
+    .await;
+    set_phase(&c.client, &p, "Succeeded").await;
+    wait_for("ttl deletion of job/short", 30, || {
+        let jobs = jobs.clone();
+        async move {
+            match jobs.get_opt("short").await {
+                Ok(None) => Some(()),
+                Ok(Some(j)) => j.metadata.deletion_timestamp.map(|_| ()),
+                Err(_) => None,
+            }
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cronjob_every_minute_creates_a_job() {
     let c = cluster(&["job"]).await;
-    // a clock two seconds short of the next minute
-    let now = k8s_openapi::jiff::Timestamp::now().as_second();
-    let shift = 60 - now.rem_euclid(60) - 2;
-    let client = c.client.clone();
-    let cron = tokio::spawn(async move {
-        let _ =
-            skiff_controllers::cronjob::run_with_clock(client, Arc::new(ShiftedClock(shift))).await;
-    });
     apply(
         &c,
         r#"
@@ -247,6 +277,22 @@ spec:
           containers: [{name: c, image: busybox}]
 "#,
     );
+    // a clock two seconds short of the first schedule after the CronJob's creation
+    let cjs: Api<CronJob> = Api::namespaced(c.client.clone(), "default");
+    let created = cjs
+        .get("tick")
+        .await
+        .ok()
+        .and_then(|cj| cj.metadata.creation_timestamp)
+        .map(|t| t.0.as_second())
+        .unwrap_or(0);
+    let first = created - created.rem_euclid(60) + 60;
+    let shift = first - 2 - k8s_openapi::jiff::Timestamp::now().as_second();
+    let client = c.client.clone();
+    let cron = tokio::spawn(async move {
+        let clock = Arc::new(ShiftedClock(shift));
+        let _ = skiff_controllers::cronjob::run_with_clock(client, clock).await;
+    });
     let jobs: Api<Job> = Api::namespaced(c.client.clone(), "default");
     let job = wait_for("a job from the cronjob", 20, || {
         let jobs = jobs.clone();

@@ -198,7 +198,7 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action> {
             let n = plan.create.len();
             let (created, err) =
                 apply::create_pods(&api_pods, plan.create.clone(), &ctx.expectations, &k).await;
-            for p in plan.create.iter().take(created) {
+            for p in plan.create.iter().take(created.len()) {
                 let node = p
                     .spec
                     .as_ref()
@@ -210,7 +210,7 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action> {
                     .await;
             }
             if let Some(e) = err {
-                let msg = format!("Error creating: {e} ({created} of {n} created)");
+                let msg = format!("Error creating: {e} ({} of {n} created)", created.len());
                 ctx.recorder
                     .event(ds.as_ref(), EventType::Warning, "FailedCreate", &msg)
                     .await;

@@ -228,26 +228,19 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
     let mut failure = None;
     if !plan.create.is_empty() {
         let new: Vec<Pod> = plan.create.iter().map(|i| pod_for(&job, *i, &me)).collect();
-        let (_, err) = apply::create_pods(&api_pods, new, &ctx.expectations, &k).await;
-        if let Some(e) = err {
+        let (created, err) = apply::create_pods(&api_pods, new, &ctx.expectations, &k).await;
+        for n in created {
+            let msg = format!("Created pod: {n}");
             ctx.recorder
-                .event(
-                    job.as_ref(),
-                    EventType::Warning,
-                    "FailedCreate",
-                    &format!("Error creating: {e}"),
-                )
+                .event(job.as_ref(), EventType::Normal, "SuccessfulCreate", &msg)
+                .await;
+        }
+        if let Some(e) = err {
+            let msg = format!("Error creating: {e}");
+            ctx.recorder
+                .event(job.as_ref(), EventType::Warning, "FailedCreate", &msg)
                 .await;
             failure = Some(e);
-        } else {
-            ctx.recorder
-                .event(
-                    job.as_ref(),
-                    EventType::Normal,
-                    "SuccessfulCreate",
-                    &format!("Created {} pod(s)", plan.create.len()),
-                )
-                .await;
         }
     }
     if let Some(s) = &plan.status {

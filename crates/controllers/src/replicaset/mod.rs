@@ -159,7 +159,13 @@ async fn reconcile<K: ReplicaOwner>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action
                 )
             })
             .collect();
-        let (_, err) = apply::create_pods(&api_pods, pods, &ctx.expectations, &k).await;
+        let (created, err) = apply::create_pods(&api_pods, pods, &ctx.expectations, &k).await;
+        for n in created {
+            let msg = format!("Created pod: {n}");
+            ctx.recorder
+                .event(obj.as_ref(), EventType::Normal, "SuccessfulCreate", &msg)
+                .await;
+        }
         if let Some(e) = err {
             ctx.recorder
                 .event(

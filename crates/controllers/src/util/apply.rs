@@ -26,15 +26,15 @@ pub fn slow_start_batches(count: usize) -> Vec<usize> {
 
 /// Creates pods in slow-start batches, stopping after the first batch with a failure (so a
 /// quota or admission refusal costs one call, not hundreds). Every created pod's UID is
-/// recorded in `exp` under `key`. Returns how many were created and the first error.
+/// recorded in `exp` under `key`. Returns the names of the created pods and the first error.
 pub async fn create_pods(
     api: &Api<Pod>,
     pods: Vec<Pod>,
     exp: &Expectations,
     key: &str,
-) -> (usize, Option<crate::Error>) {
+) -> (Vec<String>, Option<crate::Error>) {
     let pp = PostParams::default();
-    let mut created = 0;
+    let mut created = Vec::new();
     let mut it = pods.into_iter();
     for size in slow_start_batches(it.len()) {
         let batch: Vec<Pod> = it.by_ref().take(size).collect();
@@ -43,7 +43,7 @@ pub async fn create_pods(
         for r in results {
             match r {
                 Ok(p) => {
-                    created += 1;
+                    created.push(p.metadata.name.clone().unwrap_or_default());
                     if let Some(uid) = p.metadata.uid.as_deref() {
                         exp.created(key, uid);
                     }
