@@ -289,3 +289,37 @@ spec:
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recreate_deployment_replaces_all_pods_at_once() {
+    let c = cluster(&["deployment", "replicaset"]).await;
+    apply(
+        &c,
+        &WEB.replace(
+            "  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n",
+            "  strategy: {type: Recreate}\n",
+        ),
+    );
+    let first = wait_live(&c, 3).await;
+    ready_all(&c.client, "default", "app=web").await;
+    kubectl(&c, &["set", "image", "deployment/web", "c=nginx:2"]);
+    // never old and new pods together: the new ones come after the old are gone
+    let client = c.client.clone();
+    let old: Vec<String> = first.iter().map(|p| p.name_any()).collect();
+    let pods = wait_for("3 new pods", 40, || {
+        let client = client.clone();
+        let old = old.clone();
+        async move {
+            let v = live_pods(&client, "default", "app=web").await;
+            let mixed = v.iter().any(|p| old.contains(&p.name_any()))
+                && v.iter().any(|p| !old.contains(&p.name_any()));
+            assert!(!mixed, "old and new pods side by side under Recreate");
+            (v.len() == 3 && v.iter().all(|p| !old.contains(&p.name_any()))).then_some(v)
+        }
+    })
+    .await;
+    for p in &pods {
+        let image = p.spec.as_ref().and_then(|s| s.containers[0].image.clone());
+        assert_eq!(image.as_deref(), Some("nginx:2"));
+    }
+}

@@ -99,6 +99,30 @@ spec:
         out.contains("roll out complete") || out.contains("rolling update complete"),
         "{out}"
     );
+
+    // a new image rolls from the highest ordinal down
+    kubectl(&c, &["set", "image", "statefulset/web", "c=nginx:2"]);
+    wait_for("statefulset rolled to nginx:2", 60, || {
+        let sets = sets.clone();
+        let client = c.client.clone();
+        async move {
+            ready_all(&client, "default", "app=db").await;
+            let s = sets.get("web").await.ok()?.status?;
+            let pods = live_pods(&client, "default", "app=db").await;
+            let all_new = pods.len() == 2
+                && pods.iter().all(|p| {
+                    p.spec
+                        .as_ref()
+                        .and_then(|s| s.containers[0].image.as_deref())
+                        == Some("nginx:2")
+                });
+            (all_new && s.updated_replicas == Some(2) && s.current_revision == s.update_revision)
+                .then_some(())
+        }
+    })
+    .await;
+    let hist = kubectl(&c, &["rollout", "history", "statefulset/web"]);
+    assert!(hist.contains('1') && hist.contains('2'), "{hist}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -400,6 +424,11 @@ spec:
         .await
         .and_then(|p| p.spec?.node_name);
     assert_eq!(bound, Some(target(&pods[0])));
+    let out = kubectl(
+        &c,
+        &["rollout", "status", "daemonset/agent", "--timeout=30s"],
+    );
+    assert!(out.contains("successfully rolled out"), "{out}");
     // a new eligible node gets its pod
     fake_node(&c.client, "n4", serde_json::json!({"role": "worker"})).await;
     wait_for("pod on n4", 30, || {

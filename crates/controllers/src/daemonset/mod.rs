@@ -34,7 +34,7 @@ struct Ctx {
     nodes: Store<Node>,
     revisions: Store<ControllerRevision>,
     recorder: Recorder,
-    expectations: Expectations,
+    expectations: Arc<Expectations>,
     backoff: Backoff,
 }
 
@@ -48,34 +48,41 @@ pub async fn run(client: Client) -> Result<()> {
         watcher::Config::default(),
     );
     let sets = ctl.store();
+    let expectations = Arc::new(Expectations::default());
+    let seen = expectations.clone();
     let ctx = Arc::new(Ctx {
         recorder: Recorder::new(client.clone(), "daemonset-controller"),
         client,
         pods,
         nodes,
         revisions,
-        expectations: Expectations::default(),
+        expectations,
         backoff: Backoff::default(),
     });
-    ctl.watches_stream(pod_stream, |p: Pod| owned_by(&p.metadata, p.namespace()))
-        .watches_stream(rev_stream, |r: ControllerRevision| {
-            owned_by(&r.metadata, r.namespace())
-        })
-        // any node change may change where daemons belong
-        .watches_stream(node_stream, move |_n: Node| {
-            sets.state()
-                .iter()
-                .map(|d| ObjectRef::from_obj(d.as_ref()))
-                .collect::<Vec<_>>()
-        })
-        .run(reconcile, error_policy, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "daemonset sync");
-            }
-            futures::future::ready(())
-        })
-        .await;
+    ctl.watches_stream(pod_stream, move |p: Pod| {
+        if let Some(uid) = p.metadata.uid.as_deref() {
+            seen.observe(uid);
+        }
+        owned_by(&p.metadata, p.namespace())
+    })
+    .watches_stream(rev_stream, |r: ControllerRevision| {
+        owned_by(&r.metadata, r.namespace())
+    })
+    // any node change may change where daemons belong
+    .watches_stream(node_stream, move |_n: Node| {
+        sets.state()
+            .iter()
+            .map(|d| ObjectRef::from_obj(d.as_ref()))
+            .collect::<Vec<_>>()
+    })
+    .run(reconcile, error_policy, ctx)
+    .for_each(|r| {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "daemonset sync");
+        }
+        futures::future::ready(())
+    })
+    .await;
     Ok(())
 }
 

@@ -36,7 +36,7 @@ struct Ctx {
     client: Client,
     pods: Store<Pod>,
     recorder: Recorder,
-    expectations: Expectations,
+    expectations: Arc<Expectations>,
     /// Pods whose tracking finalizer this controller removed, until the cache shows it.
     finalizers_removed: Mutex<HashMap<String, std::time::Instant>>,
     backoff: Backoff,
@@ -46,15 +46,20 @@ struct Ctx {
 pub async fn run(client: Client) -> Result<()> {
     let (pods, pod_stream) = informer(Api::<Pod>::all(client.clone()));
     let ctl = Controller::new(Api::<Job>::all(client.clone()), watcher::Config::default());
+    let expectations = Arc::new(Expectations::default());
+    let seen = expectations.clone();
     let ctx = Arc::new(Ctx {
         recorder: Recorder::new(client.clone(), "job-controller"),
         client,
         pods,
-        expectations: Expectations::default(),
+        expectations,
         finalizers_removed: Mutex::new(HashMap::new()),
         backoff: Backoff::default(),
     });
-    ctl.watches_stream(pod_stream, |p: Pod| {
+    ctl.watches_stream(pod_stream, move |p: Pod| {
+        if let Some(uid) = p.metadata.uid.as_deref() {
+            seen.observe(uid);
+        }
         let ns = p.namespace().unwrap_or_default();
         owner::controller_of(&p.metadata)
             .filter(|r| r.kind == "Job")

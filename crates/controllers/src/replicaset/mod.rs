@@ -36,7 +36,7 @@ struct Ctx {
     client: Client,
     pods: Store<Pod>,
     recorder: Recorder,
-    expectations: Expectations,
+    expectations: Arc<Expectations>,
     backoff: Backoff,
 }
 
@@ -54,22 +54,29 @@ async fn run_kind<K: ReplicaOwner>(client: Client, component: &str) -> Result<()
     let (pods, pod_stream) = informer(Api::<Pod>::all(client.clone()));
     let ctl = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default());
     let owners = ctl.store();
+    let expectations = Arc::new(Expectations::default());
+    let seen = expectations.clone();
     let ctx = Arc::new(Ctx {
         recorder: Recorder::new(client.clone(), component),
         client,
         pods,
-        expectations: Expectations::default(),
+        expectations,
         backoff: Backoff::default(),
     });
-    ctl.watches_stream(pod_stream, move |p: Pod| pod_owners::<K>(&owners, &p))
-        .run(reconcile::<K>, error_policy::<K>, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "replica sync");
-            }
-            futures::future::ready(())
-        })
-        .await;
+    ctl.watches_stream(pod_stream, move |p: Pod| {
+        if let Some(uid) = p.metadata.uid.as_deref() {
+            seen.observe(uid);
+        }
+        pod_owners::<K>(&owners, &p)
+    })
+    .run(reconcile::<K>, error_policy::<K>, ctx)
+    .for_each(|r| {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "replica sync");
+        }
+        futures::future::ready(())
+    })
+    .await;
     Ok(())
 }
 
