@@ -99,7 +99,10 @@ fn field(
         let mut v = lo;
         while v <= hi {
             bits |= 1 << v;
-            v += step;
+            match v.checked_add(step) {
+                Some(n) => v = n,
+                None => break,
+            }
         }
     }
     Ok((bits, star))
@@ -320,5 +323,8 @@ mod tests {
             Schedule::parse("x * * * *"),
             Err(ScheduleError::Number(_))
         ));
+        // a huge step is one value, not an overflow
+        let every = Schedule::parse("*/4294967295 * * * *");
+        assert!(every.is_ok_and(|s| s.minute == 1));
     }
 }
