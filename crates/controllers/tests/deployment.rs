@@ -323,3 +323,46 @@ async fn recreate_deployment_replaces_all_pods_at_once() {
         assert_eq!(image.as_deref(), Some("nginx:2"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_rollout_exceeds_progress_deadline() {
+    let c = cluster(&["deployment", "replicaset"]).await;
+    apply(
+        &c,
+        &WEB.replace(
+            "  replicas: 3\n",
+            "  replicas: 1\n  progressDeadlineSeconds: 2\n",
+        ),
+    );
+    wait_live(&c, 1).await;
+    // pods never become ready: the deadline passes
+    let deps: Api<Deployment> = Api::namespaced(c.client.clone(), "default");
+    let cond = wait_for("ProgressDeadlineExceeded", 30, || {
+        let deps = deps.clone();
+        async move {
+            let s = deps.get("web").await.ok()?.status?;
+            s.conditions?.into_iter().find(|c| {
+                c.type_.as_deref() == Some("Progressing")
+                    && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+            })
+        }
+    })
+    .await;
+    assert_eq!(cond.status.as_deref(), Some("False"));
+    let out = c
+        .kubectl
+        .run(&["rollout", "status", "deployment/web", "--timeout=20s"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("exceeded its progress deadline"), "{err}");
+    let avail = deps.get("web").await.ok().and_then(|d| {
+        d.status?
+            .conditions?
+            .into_iter()
+            .find(|c| c.type_.as_deref() == Some("Available"))
+    });
+    assert_eq!(
+        avail.and_then(|c| c.reason).as_deref(),
+        Some("MinimumReplicasUnavailable")
+    );
+}
