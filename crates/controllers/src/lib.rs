@@ -27,8 +27,10 @@ pub type StartFn = fn(kube::Client) -> BoxFuture<'static, Result<()>>;
 /// One registered controller.
 #[derive(Clone, Copy)]
 pub struct ControllerDef {
-    /// The name used in `--controllers` (upstream's, e.g. "deployment").
+    /// The canonical name used in `--controllers` (upstream's, e.g. "deployment-controller").
     pub name: &'static str,
+    /// Other accepted names (upstream's pre-1.28 names, e.g. "deployment").
+    pub aliases: &'static [&'static str],
     /// Started by "*" (upstream disables a few by default, e.g. "bootstrapsigner").
     pub enabled_by_default: bool,
     /// Starts it.
@@ -39,6 +41,7 @@ impl std::fmt::Debug for ControllerDef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ControllerDef")
             .field("name", &self.name)
+            .field("aliases", &self.aliases)
             .field("enabled_by_default", &self.enabled_by_default)
             .finish()
     }
@@ -48,56 +51,67 @@ impl std::fmt::Debug for ControllerDef {
 pub fn registry() -> Vec<ControllerDef> {
     vec![
         ControllerDef {
-            name: "replicaset",
+            name: "replicaset-controller",
+            aliases: &["replicaset"],
             enabled_by_default: true,
             start: |c| Box::pin(replicaset::run(c)),
         },
         ControllerDef {
-            name: "replicationcontroller",
+            name: "replicationcontroller-controller",
+            aliases: &["replicationcontroller"],
             enabled_by_default: true,
             start: |c| Box::pin(replicaset::run_rc(c)),
         },
         ControllerDef {
-            name: "deployment",
+            name: "deployment-controller",
+            aliases: &["deployment"],
             enabled_by_default: true,
             start: |c| Box::pin(deployment::run(c)),
         },
         ControllerDef {
-            name: "daemonset",
+            name: "daemonset-controller",
+            aliases: &["daemonset"],
             enabled_by_default: true,
             start: |c| Box::pin(daemonset::run(c)),
         },
         ControllerDef {
-            name: "statefulset",
+            name: "statefulset-controller",
+            aliases: &["statefulset"],
             enabled_by_default: true,
             start: |c| Box::pin(statefulset::run(c)),
         },
         ControllerDef {
-            name: "job",
+            name: "job-controller",
+            aliases: &["job"],
             enabled_by_default: true,
             start: |c| Box::pin(job::run(c)),
         },
         ControllerDef {
-            name: "cronjob",
+            name: "cronjob-controller",
+            aliases: &["cronjob"],
             enabled_by_default: true,
             start: |c| Box::pin(cronjob::run(c)),
         },
         ControllerDef {
-            name: "ttl-after-finished",
+            name: "ttl-after-finished-controller",
+            aliases: &["ttl-after-finished"],
             enabled_by_default: true,
             start: |c| Box::pin(job::ttl::run(c)),
         },
     ]
 }
 
-/// Checks the registry (unique names) and resolves `enabled` against it: "*" is every
-/// controller enabled by default, "name" adds one, "-name" removes one; an empty list means
+/// Checks the registry (unique names and aliases) and resolves `enabled` against it, with
+/// kube-controller-manager's `--controllers` syntax: "*" is every controller enabled by
+/// default, "name" adds one, "-name" removes one (names or aliases); an empty list means
 /// "*". Unknown names are an error, as kube-controller-manager refuses them.
 pub fn select(defs: &[ControllerDef], enabled: &[&str]) -> Result<Vec<ControllerDef>> {
     let mut seen = HashSet::new();
     for d in defs {
-        if !seen.insert(d.name) {
-            return Err(Error::DuplicateController(d.name.to_string()));
+        for n in std::iter::once(&d.name).chain(d.aliases) {
+            if !seen.insert(*n) {
+                return Err(Error::DuplicateController(n.to_string()));
+            }
         }
     }
     let known = || defs.iter().map(|d| d.name).collect::<Vec<_>>().join(", ");
@@ -112,14 +126,16 @@ pub fn select(defs: &[ControllerDef], enabled: &[&str]) -> Result<Vec<Controller
             return Err(Error::UnknownController(n.to_string(), known()));
         }
     }
+    let named = |d: &ControllerDef, n: &str| d.name == n || d.aliases.contains(&n);
     let star = enabled.contains(&"*");
     Ok(defs
         .iter()
         .filter(|d| {
-            if enabled.contains(&format!("-{}", d.name).as_str()) {
-                return false;
-            }
-            enabled.contains(&d.name) || (star && d.enabled_by_default)
+            let off = enabled
+                .iter()
+                .any(|e| e.strip_prefix('-').is_some_and(|n| named(d, n)));
+            let on = enabled.iter().any(|e| named(d, e));
+            !off && (on || (star && d.enabled_by_default))
         })
         .copied()
         .collect())
@@ -155,10 +171,14 @@ mod tests {
         let r = registry();
         assert_eq!(names(&select(&r, &[]).unwrap_or_default()).len(), r.len());
         let s = select(&r, &["*", "-cronjob"]).unwrap_or_default();
-        assert!(!names(&s).contains(&"cronjob"));
-        assert!(names(&s).contains(&"deployment"));
+        assert!(!names(&s).contains(&"cronjob-controller"));
+        assert!(names(&s).contains(&"deployment-controller"));
         let only = select(&r, &["job"]).unwrap_or_default();
-        assert_eq!(names(&only), ["job"]);
+        assert_eq!(names(&only), ["job-controller"]);
+        let both = select(&r, &["job-controller", "replicaset"]).unwrap_or_default();
+        assert_eq!(names(&both), ["replicaset-controller", "job-controller"]);
+        let none = select(&r, &["*", "-deployment-controller"]).unwrap_or_default();
+        assert!(!names(&none).contains(&"deployment-controller"));
     }
 
     #[test]
