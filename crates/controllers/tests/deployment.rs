@@ -366,3 +366,33 @@ async fn stuck_rollout_exceeds_progress_deadline() {
         Some("MinimumReplicasUnavailable")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_controller_keeps_its_replicas() {
+    let c = cluster(&["replicationcontroller"]).await;
+    apply(
+        &c,
+        r#"
+apiVersion: v1
+kind: ReplicationController
+metadata: {name: web}
+spec:
+  replicas: 2
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: nginx}]}
+"#,
+    );
+    let pods = wait_live(&c, 2).await;
+    let owner = pods[0]
+        .owner_references()
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (owner.kind.as_str(), owner.api_version.as_str()),
+        ("ReplicationController", "v1")
+    );
+    kubectl(&c, &["scale", "rc/web", "--replicas=3"]);
+    wait_live(&c, 3).await;
+}
