@@ -25,6 +25,12 @@ pub struct ServerArgs {
     /// Range of Service ClusterIPs; the first address is the `kubernetes` Service's.
     #[arg(long, default_value = "10.43.0.0/16")]
     pub service_cidr: String,
+    /// Range of pod IPs; each node gets a /24 of it.
+    #[arg(long, default_value = "10.42.0.0/16")]
+    pub cluster_cidr: String,
+    /// Controllers to run: `*` for all, `name` to add, `-name` to remove (comma-separated).
+    #[arg(long, default_value = "*", value_delimiter = ',')]
+    pub controllers: Vec<String>,
     /// Where to write the admin kubeconfig [default: <data-dir>/kubeconfig.yaml].
     #[arg(long)]
     pub write_kubeconfig: Option<PathBuf>,
@@ -45,20 +51,72 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         service_cidr,
         kubeconfig: args.write_kubeconfig,
     };
+    let cluster_cidr: skiff_net::Ipv4Net = args
+        .cluster_cidr
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--cluster-cidr {:?}: {e}", args.cluster_cidr))?;
     let store = skiff_apiserver::open_store(&config)?;
     let running = skiff_apiserver::start(&config, store).await?;
+    let client = client_from_kubeconfig(&running.kubeconfig).await?;
+    let enabled = args.controllers.clone();
+    let names: Vec<&str> = enabled.iter().map(String::as_str).collect();
+    skiff_controllers::select(&skiff_controllers::registry(), &names)?;
+    let controllers_client = client.clone();
+    supervise("controllers", async move {
+        let names: Vec<&str> = enabled.iter().map(String::as_str).collect();
+        skiff_controllers::run(controllers_client, &names).await
+    });
+    supervise(
+        "node-ipam",
+        skiff_net::ipam_controller::run(client.clone(), cluster_cidr, 24),
+    );
     tracing::info!(
         addr = %running.addr,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Skiff API server is ready"
     );
     println!(
+        "Agents join with: skiff agent --server https://<this-host>:{} --token {}",
+        running.addr.port(),
+        running.token
+    );
+    println!(
         "Skiff is running. Use it with:\n  export KUBECONFIG={}\n  kubectl get nodes",
         running.kubeconfig.display()
     );
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    shutdown_signal().await?;
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// A client of our own API, as every control-plane component is.
+pub async fn client_from_kubeconfig(path: &std::path::Path) -> anyhow::Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let options = kube::config::KubeConfigOptions::default();
+    let config = kube::Config::from_custom_kubeconfig(kc, &options).await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// Run a component in the background; if it stops, say so loudly (the API keeps serving).
+pub fn supervise<F>(name: &'static str, fut: F)
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        match fut.await {
+            Ok(()) => tracing::warn!(component = name, "stopped"),
+            Err(e) => tracing::error!(component = name, error = %e, "stopped with an error"),
+        }
+    });
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C"),
+        _ = term.recv() => Ok(()),
+    }
 }
