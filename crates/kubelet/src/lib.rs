@@ -47,6 +47,9 @@ pub struct KubeletConfig {
     pub node_labels: std::collections::BTreeMap<String, String>,
     /// Version of the runtime, reported as `skiff://<version>`.
     pub runtime_version: String,
+    /// Where container logs go: `<pod_logs_dir>/<ns>_<name>_<uid>/<container>/<attempt>.log`
+    /// (upstream: /var/log/pods). Default `<data_dir>/agent/logs`.
+    pub pod_logs_dir: PathBuf,
 }
 
 impl KubeletConfig {
@@ -56,10 +59,12 @@ impl KubeletConfig {
         node_ip: IpAddr,
         data_dir: impl Into<PathBuf>,
     ) -> Self {
+        let data_dir: PathBuf = data_dir.into();
         KubeletConfig {
             node_name: node_name.into(),
             node_ip,
-            data_dir: data_dir.into(),
+            pod_logs_dir: data_dir.join("agent").join("logs"),
+            data_dir,
             is_server: false,
             kubelet_port: 10250,
             cluster_dns: Vec::new(),
@@ -132,4 +137,24 @@ pub async fn run(
     network: Arc<dyn PodNetwork>,
 ) -> anyhow::Result<()> {
     manager::run(config, client, runtime, images, network).await
+}
+
+/// A chrono time as an API `Time`.
+pub(crate) fn ktime(
+    t: chrono::DateTime<chrono::Utc>,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff_ts(t))
+}
+
+/// A chrono time as an API `MicroTime`.
+pub(crate) fn kmicrotime(
+    t: chrono::DateTime<chrono::Utc>,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(jiff_ts(t))
+}
+
+fn jiff_ts(t: chrono::DateTime<chrono::Utc>) -> k8s_openapi::jiff::Timestamp {
+    let nanos = i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos());
+    k8s_openapi::jiff::Timestamp::from_nanosecond(nanos)
+        .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
 }
