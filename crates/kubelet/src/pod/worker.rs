@@ -169,6 +169,9 @@ impl Worker {
                         r = rx.changed() => {
                             if r.is_err() {
                                 self.gone = true;
+                            } else {
+                                let p = rx.borrow_and_update().clone();
+                                self.update(p);
                             }
                         }
                         _ = notify.notified() => {}
