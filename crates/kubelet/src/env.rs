@@ -134,7 +134,7 @@ pub fn container_env(
                     None if optional => continue,
                     None => return Err(Error::Config(format!("secret {:?} not found", r.name))),
                     Some(data) => match data.get(&r.key) {
-                        Some(v) => String::from_utf8_lossy(&v).into_owned(),
+                        Some(v) => String::from_utf8_lossy(v).into_owned(),
                         None if optional => continue,
                         None => {
                             return Err(Error::Config(format!(

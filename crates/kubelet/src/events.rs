@@ -50,12 +50,15 @@ impl Target {
     }
 }
 
+/// Identity of a repeated event: target, reason, message.
+type EventKey = (Target, String, String);
+
 /// Sends events in the background; repeats of the same event bump `count`.
 #[derive(Clone)]
 pub struct Recorder {
     client: kube::Client,
     host: String,
-    seen: Arc<Mutex<HashMap<(Target, String, String), (String, i32)>>>,
+    seen: Arc<Mutex<HashMap<EventKey, (String, i32)>>>,
 }
 
 impl std::fmt::Debug for Recorder {

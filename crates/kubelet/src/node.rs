@@ -59,7 +59,7 @@ pub fn machine(data_dir: &std::path::Path) -> Machine {
         .unwrap_or(0);
     let storage_bytes = nix::sys::statvfs::statvfs(data_dir)
         .or_else(|_| nix::sys::statvfs::statvfs("/"))
-        .map(|s| s.blocks() as u64 * s.fragment_size() as u64)
+        .map(|s| s.blocks() * s.fragment_size())
         .unwrap_or(0);
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let os_image = os_release
@@ -171,7 +171,7 @@ fn condition(
 /// Images for `status.images`, largest first, at most 50, as upstream reports them.
 pub fn images(records: &[ImageRecord]) -> Vec<ContainerImage> {
     let mut recs: Vec<&ImageRecord> = records.iter().collect();
-    recs.sort_by(|a, b| b.size.cmp(&a.size));
+    recs.sort_by_key(|r| std::cmp::Reverse(r.size));
     recs.into_iter()
         .take(50)
         .map(|r| {

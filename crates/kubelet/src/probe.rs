@@ -132,11 +132,9 @@ pub async fn run_http(
     ep: Endpoint,
     timeout: Duration,
 ) -> Outcome {
-    let port = match action.port.clone() {
-        p => match resolve_port(&p, container) {
-            Ok(p) => p,
-            Err(e) => return Outcome::Failure(e),
-        },
+    let port = match resolve_port(&action.port, container) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Failure(e),
     };
     let ip = action
         .host

@@ -244,4 +244,4 @@ pub fn plan(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
