@@ -7,7 +7,10 @@ pub mod api;
 pub mod backoff;
 pub mod config;
 pub mod plan;
+mod report;
 pub mod status;
+mod sync;
+mod teardown;
 pub mod worker;
 
 pub use worker::{Ctx, Next, State, Worker};

@@ -10,22 +10,18 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
-use skiff_runtime::{
-    ContainerFilter, ContainerState, ContainerStatus, ImageService, RuntimeService, SandboxState,
-};
+use skiff_runtime::{ContainerFilter, ContainerStatus, ImageService, RuntimeService, SandboxState};
 use tokio::sync::{Notify, watch};
 
 use super::api::PodApi;
 use super::backoff::Backoff;
 use super::config;
-use super::plan::{self, Action};
-use super::status::{self, ProbeFlags, Waiting};
+use super::status::Waiting;
 use crate::env::{self, Sources};
 use crate::error::{Error, Result};
-use crate::events::{NORMAL, Target, WARNING};
-use crate::probe::{Endpoint, PodProbes, ProbeCtx};
+use crate::events::{Target, WARNING};
+use crate::probe::PodProbes;
 use crate::volume::{self, VolumePaths};
 use crate::{KubeletConfig, PodKey, PodNetwork, labels};
 
@@ -76,23 +72,23 @@ pub struct Worker {
     pub state: State,
     pub(super) volumes: VolumePaths,
     pub(super) sources: Sources,
-    sources_at: Option<Instant>,
+    pub(super) sources_at: Option<Instant>,
     /// Image and config waits by container name.
     pub(super) waiting: BTreeMap<String, Waiting>,
     pub(super) pod_ips: Vec<IpAddr>,
     pub(super) probes: PodProbes,
     pub(super) notify: Arc<Notify>,
     pub(super) image_ids: BTreeMap<String, String>,
-    last_status: Option<PodStatus>,
-    phase_override: Option<&'static str>,
+    pub(super) last_status: Option<PodStatus>,
+    pub(super) phase_override: Option<&'static str>,
     pub(super) containers: Vec<ContainerStatus>,
     pub(super) sandbox_id: Option<String>,
-    sandbox_ready: bool,
+    pub(super) sandbox_ready: bool,
     /// This worker saw the pod finish (a Finished pod found at start-up keeps its status).
-    finished_here: bool,
+    pub(super) finished_here: bool,
 }
 
-fn terminal(pod: &Pod) -> bool {
+pub(super) fn terminal(pod: &Pod) -> bool {
     matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
         Some("Succeeded" | "Failed")
@@ -181,7 +177,7 @@ impl Worker {
         }
     }
 
-    fn deleting(&self) -> bool {
+    pub(super) fn deleting(&self) -> bool {
         self.gone || self.pod.metadata.deletion_timestamp.is_some()
     }
 
@@ -265,7 +261,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn setup_volumes(&mut self) -> Result<()> {
+    pub(super) async fn setup_volumes(&mut self) -> Result<()> {
         self.refresh_sources(false).await?;
         let dir = self.ctx.config.pod_dir(&self.key().uid);
         self.volumes = volume::setup(&self.pod, &dir, &self.sources, &self.runtime_info())?;
@@ -388,116 +384,6 @@ impl Worker {
         Ok(())
     }
 
-    async fn running(&mut self, sandbox: String) -> (State, Next) {
-        let rt = self.ctx.runtime.clone();
-        match rt.pod_sandbox_status(&sandbox).await {
-            Ok(st) if st.state == SandboxState::Ready => {}
-            _ => {
-                self.ctx.api.event(
-                    &self.target(),
-                    NORMAL,
-                    "SandboxChanged",
-                    "Pod sandbox changed, it will be killed and re-created.".into(),
-                );
-                let _ = self.list_containers(&sandbox).await;
-                for c in self.containers.clone() {
-                    let _ = rt.stop_container(&c.id, Duration::ZERO).await;
-                }
-                let _ = rt.stop_pod_sandbox(&sandbox).await;
-                self.sandbox_ready = false;
-                return (State::Sandbox, Next::Now);
-            }
-        }
-        // ConfigMap and Secret volumes follow their sources.
-        if self
-            .sources_at
-            .is_none_or(|t| t.elapsed() > Duration::from_secs(5))
-        {
-            match self.setup_volumes().await {
-                Err(Error::Mount(msg)) => {
-                    self.ctx
-                        .api
-                        .event(&self.target(), WARNING, "FailedMount", msg)
-                }
-                Err(e) => tracing::debug!(pod = %self.key(), error = %e, "refreshing volumes"),
-                Ok(()) => {}
-            }
-        }
-        if let Err(e) = self.list_containers(&sandbox).await {
-            tracing::warn!(pod = %self.key(), error = %e, "listing containers");
-            return (
-                State::Running { sandbox },
-                Next::After(Duration::from_secs(1)),
-            );
-        }
-        self.sync_probes();
-        let now = Utc::now();
-        let plan = {
-            let backoff = self
-                .ctx
-                .restart_backoff
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            plan::plan(
-                &self.pod,
-                &self.containers,
-                &self.probes.snapshot(),
-                &backoff,
-                now,
-            )
-        };
-        for (name, w) in &plan.waiting {
-            let init = self.is_init(name);
-            let pod_ref = self.key().to_string();
-            self.ctx.api.event(
-                &Target::container(&self.pod, name, init),
-                WARNING,
-                "BackOff",
-                format!("Back-off restarting failed container {name} in pod {pod_ref}"),
-            );
-            self.waiting.insert(name.clone(), w.clone());
-        }
-        let mut done = false;
-        for action in plan.actions {
-            match action {
-                Action::Kill { id, name, message } => {
-                    let grace = self.grace_period();
-                    self.kill_container(&id, &name, &message, grace).await;
-                }
-                Action::Start {
-                    name,
-                    init,
-                    restart_of,
-                } => {
-                    if let Some(t) = restart_of {
-                        let key = plan::backoff_key(&self.key().uid, &name);
-                        self.ctx
-                            .restart_backoff
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .next(&key, t);
-                    }
-                    self.start_container(&sandbox, &name, init).await;
-                }
-                Action::Done => done = true,
-            }
-        }
-        if plan.phase_override.is_some() {
-            self.phase_override = plan.phase_override;
-        }
-        let _ = self.list_containers(&sandbox).await;
-        self.gc_attempts().await;
-        self.sync_probes();
-        if done {
-            self.finish(&sandbox).await;
-            return (State::Finished, Next::After(Duration::from_secs(1)));
-        }
-        (
-            State::Running { sandbox },
-            Next::After(Duration::from_secs(1)),
-        )
-    }
-
     pub(super) fn is_init(&self, name: &str) -> bool {
         self.pod
             .spec
@@ -519,226 +405,6 @@ impl Worker {
             })
             .unwrap_or(30);
         Duration::from_secs(secs.max(0) as u64)
-    }
-
-    fn sync_probes(&mut self) {
-        let running: Vec<String> = self
-            .containers
-            .iter()
-            .filter(|c| c.state == ContainerState::Running)
-            .map(|c| c.id.clone())
-            .collect();
-        self.probes.retain(&running);
-        let endpoint = Endpoint {
-            pod_ip: if config::host_network(&self.pod) {
-                IpAddr::from([127, 0, 0, 1])
-            } else {
-                self.pod_ips
-                    .first()
-                    .copied()
-                    .unwrap_or(IpAddr::from([127, 0, 0, 1]))
-            },
-        };
-        let spec = self.pod.spec.clone().unwrap_or_default();
-        for c in self.containers.clone() {
-            if c.state != ContainerState::Running {
-                continue;
-            }
-            let init = self.is_init(&c.name);
-            let Some(s) = spec
-                .containers
-                .iter()
-                .chain(spec.init_containers.iter().flatten())
-                .find(|s| s.name == c.name)
-            else {
-                continue;
-            };
-            let ctx = ProbeCtx {
-                runtime: self.ctx.runtime.clone(),
-                api: self.ctx.api.clone(),
-                target: Target::container(&self.pod, &c.name, init),
-                notify: self.notify.clone(),
-                endpoint,
-            };
-            self.probes
-                .ensure(&ctx, &c.id, s, c.started_at.unwrap_or_else(Utc::now));
-        }
-    }
-
-    /// Keep the current and the previous attempt of each container; remove older ones.
-    async fn gc_attempts(&mut self) {
-        let names: Vec<String> = self.containers.iter().map(|c| c.name.clone()).collect();
-        let mut removed = Vec::new();
-        for name in names {
-            for old in status::attempts(&self.containers, &name).iter().skip(2) {
-                if old.state == ContainerState::Exited && !removed.contains(&old.id) {
-                    removed.push(old.id.clone());
-                }
-            }
-        }
-        for id in &removed {
-            let _ = self.ctx.runtime.remove_container(id).await;
-        }
-        self.containers.retain(|c| !removed.contains(&c.id));
-    }
-
-    /// A terminal phase: stop what still runs (sidecars), stop the sandbox, free the network.
-    async fn finish(&mut self, sandbox: &str) {
-        let grace = self.grace_period();
-        for c in self.containers.clone() {
-            if c.state == ContainerState::Running {
-                let msg = format!("Stopping container {}", c.name);
-                self.kill_container(&c.id, &c.name, &msg, grace).await;
-            }
-        }
-        let _ = self.list_containers(sandbox).await;
-        let _ = self.ctx.runtime.stop_pod_sandbox(sandbox).await;
-        if !config::host_network(&self.pod) {
-            let _ = self.ctx.network.teardown(&self.key()).await;
-        }
-        self.sandbox_ready = false;
-        self.finished_here = true;
-        self.probes.retain(&[]);
-    }
-
-    async fn terminate(&mut self) -> (State, Next) {
-        let key = self.key();
-        let rt = self.ctx.runtime.clone();
-        let grace = self.grace_period();
-        let sandboxes = rt
-            .list_pod_sandboxes(BTreeMap::from([(
-                labels::POD_UID.to_string(),
-                key.uid.clone(),
-            )]))
-            .await
-            .unwrap_or_default();
-        let mut all = Vec::new();
-        for sb in &sandboxes {
-            let _ = self.list_containers(&sb.id).await;
-            all.extend(self.containers.clone());
-        }
-        self.containers = all.clone();
-        let kills = all
-            .iter()
-            .filter(|c| c.state == ContainerState::Running)
-            .map(|c| {
-                let msg = format!("Stopping container {}", c.name);
-                let (id, name) = (c.id.clone(), c.name.clone());
-                async move { (id, name, msg) }
-            });
-        let targets: Vec<(String, String, String)> = futures::future::join_all(kills).await;
-        self.kill_all(targets, grace).await;
-        self.probes.retain(&[]);
-        let mut all = Vec::new();
-        for sb in &sandboxes {
-            let _ = self.list_containers(&sb.id).await;
-            all.extend(self.containers.clone());
-        }
-        self.containers = all;
-        self.sandbox_ready = false;
-        if !self.gone {
-            self.post_status().await;
-        }
-        for sb in &sandboxes {
-            let _ = rt.stop_pod_sandbox(&sb.id).await;
-        }
-        if !config::host_network(&self.pod) {
-            let _ = self.ctx.network.teardown(&key).await;
-        }
-        for c in &self.containers {
-            let _ = rt.remove_container(&c.id).await;
-        }
-        for sb in &sandboxes {
-            if let Err(e) = rt.remove_pod_sandbox(&sb.id).await {
-                tracing::warn!(pod = %key, error = %e, "removing sandbox");
-            }
-        }
-        if let Err(e) = volume::teardown(&self.ctx.config.pod_dir(&key.uid)) {
-            tracing::warn!(pod = %key, error = %e, "removing pod volumes");
-        }
-        if !self.gone
-            && let Err(e) = self
-                .ctx
-                .api
-                .delete_pod(&key.namespace, &key.name, &key.uid)
-                .await
-        {
-            tracing::warn!(pod = %key, error = %e, "deleting pod");
-            return (State::Terminating, Next::After(Duration::from_secs(2)));
-        }
-        (State::Terminated, Next::Done)
-    }
-
-    /// Compute the status and patch it when it changed.
-    pub(super) async fn post_status(&mut self) {
-        let probes: BTreeMap<String, ProbeFlags> = self
-            .probes
-            .snapshot()
-            .into_iter()
-            .map(|(id, r)| {
-                (
-                    id,
-                    ProbeFlags {
-                        ready: r.is_ready(),
-                        started: r.is_started(),
-                    },
-                )
-            })
-            .collect();
-        let running: Vec<&str> = self
-            .containers
-            .iter()
-            .filter(|c| c.state == ContainerState::Running)
-            .map(|c| c.name.as_str())
-            .collect();
-        let waiting: BTreeMap<String, Waiting> = self
-            .waiting
-            .iter()
-            .filter(|(n, _)| !running.contains(&n.as_str()))
-            .map(|(n, w)| (n.clone(), w.clone()))
-            .collect();
-        let phase_override = if self.state == State::Finished && terminal(&self.pod) {
-            // Never leave a terminal phase.
-            self.pod
-                .status
-                .as_ref()
-                .and_then(|s| match s.phase.as_deref() {
-                    Some("Succeeded") => Some("Succeeded"),
-                    Some("Failed") => Some("Failed"),
-                    _ => None,
-                })
-        } else {
-            self.phase_override
-        };
-        let input = status::Input {
-            pod: &self.pod,
-            containers: &self.containers,
-            sandbox_ready: self.sandbox_ready,
-            waiting: &waiting,
-            probes: &probes,
-            image_ids: &self.image_ids,
-            pod_ips: &self.pod_ips,
-            host_ip: self.ctx.config.node_ip,
-            phase_override,
-            now: Utc::now(),
-        };
-        let st = status::compute(&input);
-        if self.last_status.as_ref() == Some(&st) {
-            return;
-        }
-        let key = self.key();
-        match self
-            .ctx
-            .api
-            .patch_status(&key.namespace, &key.name, &st)
-            .await
-        {
-            Ok(()) => {
-                self.pod.status = Some(st.clone());
-                self.last_status = Some(st);
-            }
-            Err(e) => tracing::debug!(pod = %key, error = %e, "patching pod status"),
-        }
     }
 }
 

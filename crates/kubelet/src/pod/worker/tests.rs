@@ -5,12 +5,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::Utc;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use serde_json::json;
 use skiff_images::ImageRecord;
 use skiff_runtime::{
-    AttachSession, ContainerConfig, ExecOptions, ExecSession, ExecSyncResult, PodSandboxConfig,
-    PodSandboxStatus,
+    AttachSession, ContainerConfig, ContainerState, ExecOptions, ExecSession, ExecSyncResult,
+    PodSandboxConfig, PodSandboxStatus,
 };
 
 use super::*;
