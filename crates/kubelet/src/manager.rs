@@ -118,6 +118,13 @@ pub async fn run(
     }
 }
 
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // Dropping the agent (an aborted `run`) stops its workers too; containers keep running.
+        self.task.abort();
+    }
+}
+
 struct AbortOnDrop(JoinHandle<()>);
 
 impl Drop for AbortOnDrop {

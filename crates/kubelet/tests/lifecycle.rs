@@ -96,7 +96,7 @@ spec:
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let left = c
-            .runtime
+            .rt()
             .list_containers(ContainerFilter::default())
             .await
             .unwrap()
@@ -104,7 +104,7 @@ spec:
             .filter(|x| x.labels.get("io.kubernetes.pod.uid") == Some(&keep_uid))
             .count();
         let sandboxes = c
-            .runtime
+            .rt()
             .list_pod_sandboxes(Default::default())
             .await
             .unwrap()

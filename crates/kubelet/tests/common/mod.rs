@@ -19,7 +19,7 @@ pub struct Cluster {
     pub registry: Registry,
     pub image: String,
     pub client: kube::Client,
-    pub runtime: Arc<Runtime>,
+    runtime: Option<Arc<Runtime>>,
     pub kubectl: Kubectl,
     pub node: String,
     pub config: KubeletConfig,
@@ -85,7 +85,7 @@ impl Cluster {
             registry,
             image,
             client,
-            runtime,
+            runtime: Some(runtime),
             kubectl,
             node,
             config,
@@ -98,9 +98,14 @@ impl Cluster {
         c
     }
 
+    /// The runtime the kubelet uses.
+    pub fn rt(&self) -> &Arc<Runtime> {
+        self.runtime.as_ref().expect("runtime open")
+    }
+
     pub fn start_kubelet(&mut self) {
-        let rt: Arc<dyn RuntimeService> = self.runtime.clone();
-        let images: Arc<dyn skiff_runtime::ImageService> = self.runtime.clone();
+        let rt: Arc<dyn RuntimeService> = self.rt().clone();
+        let images: Arc<dyn skiff_runtime::ImageService> = self.rt().clone();
         let fut = skiff_kubelet::run(
             self.config.clone(),
             self.client.clone(),
@@ -121,7 +126,22 @@ impl Cluster {
             k.abort();
             let _ = k.await;
         }
-        self.runtime = open_runtime(&self.root, &self.cgroup_parent, self._tmp.path());
+        // Every task of the old agent lets go of the runtime before it is opened again.
+        let old = self.runtime.take().expect("runtime open");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&old) > 1 {
+            assert!(
+                Instant::now() < deadline,
+                "the stopped agent still holds the runtime"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(old);
+        self.runtime = Some(open_runtime(
+            &self.root,
+            &self.cgroup_parent,
+            self._tmp.path(),
+        ));
         self.start_kubelet();
     }
 
@@ -172,7 +192,7 @@ impl Cluster {
         let p = self.pod(pod).await;
         let id = container_id(&p, container).expect("container id");
         let r = self
-            .runtime
+            .rt()
             .exec_sync(
                 &id,
                 cmd.iter().map(|s| s.to_string()).collect(),
