@@ -28,6 +28,8 @@ spec:
     imagePullPolicy: IfNotPresent
     command: [sh, -c, "trap 'echo term >> /host/log; exit 0' TERM; while true; do sleep 0.1; done"]
     lifecycle:
+      postStart:
+        exec: {{command: [sh, -c, "echo poststart >> /host/log"]}}
       preStop:
         exec: {{command: [sh, -c, "echo prestop >> /host/log"]}}
     volumeMounts: [{{name: host, mountPath: /host}}]
@@ -85,7 +87,7 @@ spec:
     let took = t0.elapsed();
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let log = std::fs::read_to_string(c.config.data_dir.join("log")).unwrap_or_default();
-    assert_eq!(log, "prestop\nterm\n");
+    assert_eq!(log, "poststart\nprestop\nterm\n");
     let ev = c.events("graceful");
     assert!(ev.contains("Stopping container c"), "{ev}");
 

@@ -82,8 +82,9 @@ spec:
     imagePullPolicy: IfNotPresent
     command: [sh, -c, "exec sleep 3600"]
     env: [{name: GREETING, value: "$(MISSING)"}]
-    volumeMounts: [{name: shared, mountPath: /data}]
+    volumeMounts: [{name: shared, mountPath: /data}, {name: mem, mountPath: /mem}]
   volumes:
+  - {name: mem, emptyDir: {medium: Memory, sizeLimit: 1Mi}}
   - {name: shared, emptyDir: {}}
   - {name: cfgvol, configMap: {name: cfg}}
   - {name: secvol, secret: {secretName: sec}}

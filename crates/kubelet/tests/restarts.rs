@@ -70,6 +70,16 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: nopull}
+spec:
+  nodeName: NODE
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: IMAGE-does-not-exist, imagePullPolicy: IfNotPresent}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: once}
 spec:
   nodeName: NODE
@@ -79,6 +89,23 @@ spec:
   - {name: c, image: IMAGE, imagePullPolicy: IfNotPresent, command: [sh, -c, "exit 0"]}
 "#,
     );
+
+    // A missing image: ErrImagePull, then ImagePullBackOff.
+    let waiting_reason = |p: &k8s_openapi::api::core::v1::Pod| {
+        cstatus(p, "c")
+            .and_then(|s| s.state)
+            .and_then(|s| s.waiting)
+            .and_then(|w| w.reason)
+            .unwrap_or_default()
+    };
+    c.wait_pod("nopull", 30, "ImagePullBackOff", |p| {
+        waiting_reason(p) == "ImagePullBackOff"
+    })
+    .await;
+    let ev = c.events("nopull");
+    assert!(ev.contains("Failed to pull image"), "{ev}");
+    assert!(ev.contains("Error: ErrImagePull"), "{ev}");
+    assert!(ev.contains("Back-off pulling image"), "{ev}");
 
     // Readiness follows the probe.
     let p = c
