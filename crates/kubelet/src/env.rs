@@ -21,6 +21,8 @@ pub struct Sources {
     pub secrets: BTreeMap<String, Secret>,
     /// Services for service links (the pod's namespace, plus `default/kubernetes`).
     pub services: Vec<Service>,
+    /// Service account tokens for projected volumes, by audience (`""` = the API's).
+    pub tokens: BTreeMap<String, String>,
     /// Node allocatable `cpu`/`memory`/`ephemeral-storage`, for limits left unset.
     pub node_allocatable: BTreeMap<String, String>,
 }

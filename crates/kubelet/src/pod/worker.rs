@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use skiff_runtime::{ContainerFilter, ContainerStatus, ImageService, RuntimeService, SandboxState};
 use tokio::sync::{Notify, watch};
 
-use super::api::PodApi;
+use super::api::{PodApi, TokenFor};
 use super::backoff::Backoff;
 use super::config;
 use super::status::Waiting;
@@ -73,6 +73,8 @@ pub struct Worker {
     pub(super) volumes: VolumePaths,
     pub(super) sources: Sources,
     pub(super) sources_at: Option<Instant>,
+    /// Service account tokens by audience, with when they were issued and their lifetime.
+    tokens: BTreeMap<String, (String, Instant, Duration)>,
     /// Image and config waits by container name.
     pub(super) waiting: BTreeMap<String, Waiting>,
     pub(super) pod_ips: Vec<IpAddr>,
@@ -110,6 +112,7 @@ impl Worker {
             volumes: VolumePaths::new(),
             sources: Sources::default(),
             sources_at: None,
+            tokens: BTreeMap::new(),
             waiting: BTreeMap::new(),
             pod_ips: Vec::new(),
             probes: PodProbes::default(),
@@ -255,6 +258,35 @@ impl Worker {
         }
         if spec.enable_service_links.unwrap_or(true) {
             src.services = self.ctx.api.services(&ns).await.unwrap_or_default();
+        }
+        // Tokens are renewed at 80% of their lifetime, as upstream does.
+        let spec_sa = spec
+            .service_account_name
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        for (aud, exp) in volume::token_requests(&self.pod) {
+            let fresh = self
+                .tokens
+                .get(&aud)
+                .is_some_and(|(_, at, ttl)| at.elapsed() < ttl.mul_f64(0.8));
+            if !fresh {
+                let key = self.key();
+                let req = TokenFor {
+                    namespace: key.namespace.clone(),
+                    service_account: spec_sa.clone(),
+                    audience: (!aud.is_empty()).then(|| aud.clone()),
+                    expiration_seconds: exp,
+                    pod_name: key.name.clone(),
+                    pod_uid: key.uid.clone(),
+                };
+                if let Some(t) = self.ctx.api.service_account_token(&req).await? {
+                    let ttl = Duration::from_secs(exp.max(600) as u64);
+                    self.tokens.insert(aud.clone(), (t, Instant::now(), ttl));
+                }
+            }
+            if let Some((t, _, _)) = self.tokens.get(&aud) {
+                src.tokens.insert(aud, t.clone());
+            }
         }
         self.sources = src;
         self.sources_at = Some(Instant::now());

@@ -33,6 +33,26 @@ pub struct VolumeInfo {
     pub force_readonly: bool,
 }
 
+/// The `serviceAccountToken` sources of the pod's projected volumes: (audience, expiration).
+pub fn token_requests(pod: &Pod) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .flat_map(|v| v.projected.iter().flat_map(|p| p.sources.iter().flatten()))
+        .filter_map(|s| s.service_account_token.as_ref())
+        .map(|t| {
+            (
+                t.audience.clone().unwrap_or_default(),
+                t.expiration_seconds.unwrap_or(3600),
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
 /// Names of the ConfigMaps and Secrets the pod's volumes read.
 pub fn referenced(pod: &Pod) -> (Vec<String>, Vec<String>) {
     let mut cms = Vec::new();
@@ -196,6 +216,19 @@ fn setup_one(
                     None => {
                         return Err(mount_failed(name, format!("secret {:?} not found", c.name)));
                     }
+                }
+            }
+            if let Some(t) = &s.service_account_token {
+                let aud = t.audience.clone().unwrap_or_default();
+                if let Some(token) = src.tokens.get(&aud) {
+                    check_rel(&t.path).map_err(|e| mount_failed(name, e))?;
+                    files.insert(
+                        t.path.clone(),
+                        FileProjection {
+                            data: token.clone().into_bytes(),
+                            mode,
+                        },
+                    );
                 }
             }
             if let Some(d) = &s.downward_api {

@@ -280,6 +280,12 @@ impl PodApi for FakeApi {
         self.deleted.lock().unwrap().push(name.into());
         Ok(())
     }
+    async fn service_account_token(
+        &self,
+        req: &super::super::api::TokenFor,
+    ) -> Result<Option<String>> {
+        Ok(Some(format!("token-for-{}", req.service_account)))
+    }
     fn event(&self, _: &Target, _: &str, reason: &str, message: String) {
         self.events.lock().unwrap().push((reason.into(), message));
     }
@@ -497,4 +503,34 @@ async fn container_config_errors_wait_with_create_container_config_error() {
         Some("configmap \"nope\" not found")
     );
     assert_eq!(st.phase.as_deref(), Some("Pending"));
+}
+
+#[tokio::test]
+async fn projected_service_account_tokens_are_written() {
+    let s = setup();
+    let mut w = Worker::new(
+        s.ctx.clone(),
+        pod(
+            json!({"serviceAccountName": "robot", "containers": [{"name": "app", "image": "img"}],
+            "volumes": [{"name": "kube-api-access", "projected": {"sources": [
+                {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}}
+            ]}}]}),
+        ),
+    );
+    w.step().await;
+    assert_eq!(w.state, State::Sandbox);
+    let dir = s
+        .ctx
+        .config
+        .pod_dir("u1")
+        .join("volumes/kubernetes.io~projected/kube-api-access");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("token")).unwrap(),
+        "token-for-robot"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("namespace")).unwrap(),
+        "default"
+    );
 }
