@@ -81,7 +81,11 @@ impl Recorder {
     /// Record an event (fire and forget).
     pub fn record(&self, target: &Target, type_: &str, reason: &str, message: String) {
         tracing::debug!(pod = %target.name, reason, %message, "event");
-        let key = (target.clone(), reason.to_string(), message.clone());
+        let same_object = Target {
+            resource_version: None,
+            ..target.clone()
+        };
+        let key = (same_object, reason.to_string(), message.clone());
         let prior = {
             let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             if seen.len() > 4096 {

@@ -34,7 +34,7 @@ pub async fn run(
     std::fs::create_dir_all(config.data_dir.join("agent").join("pods"))?;
     let machine = node::machine(&config.data_dir);
     let node_uid = loop {
-        match node::register(&client, &config, &machine).await {
+        match node::register(&client, &config).await {
             Ok(uid) => break uid,
             Err(e) => {
                 tracing::warn!(error = %e, "registering node; retrying");

@@ -177,7 +177,7 @@ pub fn images(records: &[ImageRecord]) -> Vec<ContainerImage> {
         .map(|r| {
             let mut names = Vec::new();
             if !r.digest.is_empty() {
-                names.push(crate::pod::actions_image_id(&r.reference, &r.digest));
+                names.push(crate::pod::image_id(&r.reference, &r.digest));
             }
             names.push(r.reference.clone());
             ContainerImage {
@@ -264,7 +264,7 @@ pub fn status(
 }
 
 /// Create the Node, or bring an existing one's labels up to date; returns its UID.
-pub async fn register(client: &kube::Client, cfg: &KubeletConfig, m: &Machine) -> Result<String> {
+pub async fn register(client: &kube::Client, cfg: &KubeletConfig) -> Result<String> {
     let api: Api<Node> = Api::all(client.clone());
     let node = Node {
         metadata: ObjectMeta {
@@ -294,7 +294,6 @@ pub async fn register(client: &kube::Client, cfg: &KubeletConfig, m: &Machine) -
         }
         Err(e) => return Err(e.into()),
     };
-    let _ = m;
     Ok(uid)
 }
 

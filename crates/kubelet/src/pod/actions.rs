@@ -103,7 +103,10 @@ impl Worker {
                 .unwrap_or_else(|p| p.into_inner());
             if b.in_backoff_since_update(&key, now) {
                 let msg = format!("Back-off pulling image {image:?}");
-                api.event(target, NORMAL, "BackOff", msg.clone());
+                if self.waiting.get(&c.name).map(|w| w.reason.as_str()) != Some("ImagePullBackOff")
+                {
+                    api.event(target, NORMAL, "BackOff", msg.clone());
+                }
                 return Err(wait("ImagePullBackOff", msg));
             }
         }

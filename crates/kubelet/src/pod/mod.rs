@@ -2,7 +2,7 @@
 //! status computation it relies on, and the runtime configurations it builds.
 
 mod actions;
-pub use actions::image_id as actions_image_id;
+pub use actions::image_id;
 pub mod api;
 pub mod backoff;
 pub mod config;

@@ -75,6 +75,9 @@ impl Worker {
             )
         };
         for (name, w) in &plan.waiting {
+            if self.waiting.get(name) == Some(w) {
+                continue;
+            }
             let init = self.is_init(name);
             let pod_ref = self.key().to_string();
             self.ctx.api.event(
