@@ -144,3 +144,21 @@ fn malformed_and_oversized_bodies_get_4xx() {
         "a Secret posted to configmaps is refused"
     );
 }
+
+kubectl_test!(wrongly_typed_fields_are_refused, |v| {
+    let (_s, k) = cluster(v);
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: typed\nspec:\n  containers:\n  - name: c\n    image: busybox\n    command: [true]\n";
+    let err = k.fails_stdin(&["create", "--validate=false", "-f", "-"], Some(pod));
+    assert!(
+        err.contains("cannot unmarshal") || err.contains("BadRequest"),
+        "{err}"
+    );
+    let err = k.fails_stdin(
+        &["create", "--validate=false", "-f", "-"],
+        Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: n\ndata:\n  a: 1\n"),
+    );
+    assert!(
+        err.contains("cannot unmarshal") || err.contains("BadRequest"),
+        "{err}"
+    );
+});

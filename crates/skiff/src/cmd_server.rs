@@ -31,6 +31,10 @@ pub struct ServerArgs {
     /// Controllers to run: `*` for all, `name` to add, `-name` to remove (comma-separated).
     #[arg(long, default_value = "*", value_delimiter = ',')]
     pub controllers: Vec<String>,
+    /// Run only the API server and datastore: no controllers, node IPAM or scheduler (for
+    /// running those elsewhere, e.g. in their own process).
+    #[arg(long)]
+    pub disable_controllers: bool,
     /// Where to write the admin kubeconfig [default: <data-dir>/kubeconfig.yaml].
     #[arg(long)]
     pub write_kubeconfig: Option<PathBuf>,
@@ -58,18 +62,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let store = skiff_apiserver::open_store(&config)?;
     let running = skiff_apiserver::start(&config, store).await?;
     let client = client_from_kubeconfig(&running.kubeconfig).await?;
-    let enabled = args.controllers.clone();
-    let names: Vec<&str> = enabled.iter().map(String::as_str).collect();
-    skiff_controllers::select(&skiff_controllers::registry(), &names)?;
-    let controllers_client = client.clone();
-    supervise("controllers", async move {
-        let names: Vec<&str> = enabled.iter().map(String::as_str).collect();
-        skiff_controllers::run(controllers_client, &names).await
-    });
-    supervise(
-        "node-ipam",
-        skiff_net::ipam_controller::run(client.clone(), cluster_cidr, 24),
-    );
+    if !args.disable_controllers {
+        start_control_loops(&client, &args.controllers, cluster_cidr)?;
+    }
     tracing::info!(
         addr = %running.addr,
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -86,6 +81,27 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     );
     shutdown_signal().await?;
     tracing::info!("shutting down");
+    Ok(())
+}
+
+/// Controllers and node IPAM, each a client of the API.
+fn start_control_loops(
+    client: &kube::Client,
+    controllers: &[String],
+    cluster_cidr: skiff_net::Ipv4Net,
+) -> anyhow::Result<()> {
+    let enabled = controllers.to_vec();
+    let names: Vec<&str> = enabled.iter().map(String::as_str).collect();
+    skiff_controllers::select(&skiff_controllers::registry(), &names)?;
+    let controllers_client = client.clone();
+    supervise("controllers", async move {
+        let names: Vec<&str> = enabled.iter().map(String::as_str).collect();
+        skiff_controllers::run(controllers_client, &names).await
+    });
+    supervise(
+        "node-ipam",
+        skiff_net::ipam_controller::run(client.clone(), cluster_cidr, 24),
+    );
     Ok(())
 }
 

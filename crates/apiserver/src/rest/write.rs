@@ -96,6 +96,11 @@ fn to_causes(v: Vec<validation::Cause>) -> Vec<Cause> {
         .collect()
 }
 
+/// Refuse fields of the wrong JSON type (400, worded as upstream's decoder).
+fn type_check(res: &skiff_api::Resource, obj: &Value) -> ApiResult<()> {
+    validation::decode_check(res, obj).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
 /// Refuse new objects in a missing or terminating namespace.
 async fn ensure_namespace(api: &Api, ctx: &Ctx<'_>, name: &str) -> ApiResult<()> {
     let Some(ns) = ctx.namespace() else {
@@ -145,6 +150,7 @@ async fn create_object(
 ) -> ApiResult<Reply> {
     let res = ctx.res();
     check_type(ctx, &mut obj)?;
+    type_check(res, &obj)?;
     strict_fields(ctx, &obj)?;
     let meta = &mut obj["metadata"];
     if let Some(ns) = ctx.namespace() {
@@ -260,6 +266,7 @@ async fn commit_update(
     record_update: bool,
 ) -> ApiResult<Reply> {
     let res = ctx.res();
+    type_check(res, &new)?;
     // Identity and server-owned metadata survive every update.
     for key in [
         "uid",

@@ -29,7 +29,8 @@ impl Drop for Cluster {
 /// Starts `skiff server` and the controllers named (empty: all).
 pub async fn cluster(enabled: &'static [&'static str]) -> Cluster {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let server = SkiffServer::start().expect("skiff server (run `cargo build -p skiff` first)");
+    let server = SkiffServer::start_with(&["--disable-controllers"])
+        .expect("skiff server (run `cargo build -p skiff` first)");
     let kc = kube::config::Kubeconfig::read_from(server.kubeconfig()).expect("kubeconfig");
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await
