@@ -93,12 +93,12 @@ pub(super) fn gc_finalizers(
     let policy = asked.unwrap_or_else(|| {
         if has(FOREGROUND_FINALIZER) {
             Propagation::Foreground
-        } else if has(ORPHAN_FINALIZER) {
-            Propagation::Orphan
-        } else if matches!(
-            (group, kind),
-            ("", "ReplicationController") | ("batch", "Job")
-        ) {
+        } else if has(ORPHAN_FINALIZER)
+            || matches!(
+                (group, kind),
+                ("", "ReplicationController") | ("batch", "Job")
+            )
+        {
             Propagation::Orphan
         } else {
             Propagation::Background
