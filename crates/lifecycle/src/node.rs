@@ -122,6 +122,7 @@ impl State {
             current.insert(name.to_string(), node);
         }
         self.health.retain(|n, _| current.contains_key(n));
+        mark_pods_not_ready(client, &current, pods, now).await;
         self.evict(client, &current, pods, now).await
     }
 
@@ -171,6 +172,41 @@ impl State {
         }
         self.taint_seen = seen;
         next
+    }
+}
+
+/// Pods on nodes whose Ready is Unknown (no kubelet reporting) lose their Ready condition.
+async fn mark_pods_not_ready(
+    client: &kube::Client,
+    nodes: &HashMap<String, Value>,
+    pods: &[Value],
+    now: DateTime<Utc>,
+) {
+    for pod in pods {
+        let Some(node) = pod["spec"]["nodeName"].as_str().and_then(|n| nodes.get(n)) else {
+            continue;
+        };
+        if crate::taints::condition(node, "Ready") != Some("Unknown") {
+            continue;
+        }
+        let Some(conditions) = health::pod_not_ready(pod, now) else {
+            continue;
+        };
+        let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        let ns = pod["metadata"]["namespace"].as_str();
+        let Ok(res) = resource("", "v1", "pods") else {
+            return;
+        };
+        let patch = json!({
+            "metadata": { "resourceVersion": pod["metadata"]["resourceVersion"] },
+            "status": { "conditions": conditions },
+        });
+        if let Err(e) = api(client, res, ns)
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
+            tracing::debug!(pod = name, "marking pod not ready: {e}");
+        }
     }
 }
 

@@ -101,5 +101,18 @@ pub fn unknown_conditions(node: &Value, now: DateTime<Utc>) -> Option<Vec<Value>
     changed.then_some(conditions)
 }
 
+/// The pod's conditions with Ready turned False, for a pod on a node that stopped
+/// reporting; `None` when the pod has no Ready condition or it is already False.
+pub fn pod_not_ready(pod: &Value, now: DateTime<Utc>) -> Option<Vec<Value>> {
+    let mut conditions: Vec<Value> = pod["status"]["conditions"].as_array().cloned()?;
+    let ready = conditions.iter_mut().find(|c| c["type"] == "Ready")?;
+    if ready["status"] == "False" {
+        return None;
+    }
+    ready["status"] = json!("False");
+    ready["lastTransitionTime"] = json!(crate::time::format(now));
+    Some(conditions)
+}
+
 #[cfg(test)]
 mod tests;

@@ -83,6 +83,16 @@ fn silent_node_turns_unknown_is_tainted_and_evicts_intolerant_pods() {
         json!([{ "key": unreachable, "operator": "Exists", "effect": "NoExecute" }]),
     );
     pod_on(&c, "patient", "hollow", json!(null));
+    let running = json!({ "status": { "phase": "Running", "conditions": [{ "type": "Ready", "status": "True" }] } });
+    c.k.ok(&[
+        "patch",
+        "pod",
+        "patient",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &running.to_string(),
+    ]);
     assert_eq!(
         c.jsonpath(
             &["pod", "patient"],
@@ -147,6 +157,16 @@ fn silent_node_turns_unknown_is_tainted_and_evicts_intolerant_pods() {
     );
     assert!(c.exists(&["pod", "forever"]));
     assert!(c.exists(&["pod", "patient"]));
+    let pod_ready = |c: &Cluster| {
+        c.jsonpath(
+            &["pod", "patient"],
+            "{.status.conditions[?(@.type==\"Ready\")].status}",
+        )
+    };
+    assert!(
+        eventually(10, || pod_ready(&c) == "False"),
+        "pod on a silent node stayed Ready"
+    );
     // Back: taints removed.
     let back = eventually(20, || {
         renew(&c, "hollow");

@@ -66,3 +66,15 @@ fn silent_node_conditions_turn_unknown_once_with_upstream_reason() {
     n["status"]["conditions"] = json!(conditions);
     assert_eq!(unknown_conditions(&n, at(70)), None);
 }
+
+#[test]
+fn pods_on_silent_nodes_turn_not_ready_once() {
+    let pod = json!({"status": {"conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}]}});
+    let conditions = pod_not_ready(&pod, at(5)).unwrap_or_default();
+    assert_eq!(conditions[1]["status"], "False");
+    assert_eq!(conditions[1]["lastTransitionTime"], "2024-01-01T00:00:05Z");
+    assert_eq!(conditions[0]["status"], "True");
+    let done = json!({"status": {"conditions": conditions}});
+    assert_eq!(pod_not_ready(&done, at(6)), None);
+    assert_eq!(pod_not_ready(&json!({"status": {}}), at(6)), None);
+}
