@@ -14,7 +14,11 @@ use tokio::sync::Notify;
 
 use crate::Config;
 use crate::error::{Result, is_not_found};
+use crate::events::{self, Type};
 use crate::informer::{Informer, api, resource, resource_of, wait};
+
+/// Source of the disruption controller's events, as upstream names it.
+const COMPONENT: &str = "controllermanager";
 
 /// Run the controller until the process ends.
 pub async fn run(client: kube::Client, config: Config) -> Result<()> {
@@ -60,7 +64,7 @@ async fn sync(client: &kube::Client, pdb: &Value, all_pods: &[Value]) -> Result<
     } else {
         Ok(None)
     };
-    let new = budget::status(pdb, &pods, scale, Utc::now());
+    let new = budget::status(pdb, &pods, scale.clone(), Utc::now());
     let old = &pdb["status"];
     if same_status(old, &new) {
         return Ok(());
@@ -77,17 +81,38 @@ async fn sync(client: &kube::Client, pdb: &Value, all_pods: &[Value]) -> Result<
         }
         patch_status["disruptedPods"] = Value::Object(map);
     }
+    let pdb_res = resource("policy", "v1", "poddisruptionbudgets")?;
+    if let Err(e) = &scale {
+        let message = format!("Failed to calculate the number of expected pods: {e}");
+        events::record(
+            client,
+            pdb,
+            pdb_res,
+            Type::Warning,
+            "CalculateExpectedPodCountFailed",
+            &message,
+            COMPONENT,
+        )
+        .await;
+    } else if pods.is_empty() {
+        events::record(
+            client,
+            pdb,
+            pdb_res,
+            Type::Normal,
+            "NoPods",
+            "No matching pods found",
+            COMPONENT,
+        )
+        .await;
+    }
     let name = pdb["metadata"]["name"].as_str().unwrap_or_default();
     let ns = pdb["metadata"]["namespace"].as_str();
     let patch = json!({
         "metadata": { "resourceVersion": pdb["metadata"]["resourceVersion"] },
         "status": patch_status,
     });
-    let pdbs = api(
-        client,
-        resource("policy", "v1", "poddisruptionbudgets")?,
-        ns,
-    );
+    let pdbs = api(client, pdb_res, ns);
     match pdbs
         .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
         .await

@@ -3,6 +3,7 @@
 
 pub mod disruption;
 pub mod error;
+pub mod events;
 pub mod gc;
 pub mod informer;
 pub mod node;

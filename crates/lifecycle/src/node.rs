@@ -13,9 +13,13 @@ use tokio::sync::Notify;
 
 use crate::Config;
 use crate::error::{Result, is_not_found};
+use crate::events::{self, Type};
 use crate::informer::{Informer, api, resource, wait};
 use crate::taints::{Eviction, desired_taints, eviction};
 use health::Health;
+
+/// Source of the node lifecycle controller's events, as upstream names it.
+const COMPONENT: &str = "node-controller";
 
 /// Namespace of node heartbeat Leases.
 pub const LEASE_NAMESPACE: &str = "kube-node-lease";
@@ -100,7 +104,22 @@ impl State {
                 )
                 .await
                 {
-                    Ok(updated) => node = updated,
+                    Ok(updated) => {
+                        node = updated;
+                        if let Ok(res) = resource("", "v1", "nodes") {
+                            let message = format!("Node {name} status is now: NodeNotReady");
+                            events::record(
+                                client,
+                                &node,
+                                res,
+                                Type::Normal,
+                                "NodeNotReady",
+                                &message,
+                                COMPONENT,
+                            )
+                            .await;
+                        }
+                    }
                     Err(e) => tracing::debug!(node = name, "marking node unknown: {e}"),
                 }
             }
@@ -201,11 +220,23 @@ async fn mark_pods_not_ready(
             "metadata": { "resourceVersion": pod["metadata"]["resourceVersion"] },
             "status": { "conditions": conditions },
         });
-        if let Err(e) = api(client, res, ns)
+        match api(client, res, ns)
             .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
             .await
         {
-            tracing::debug!(pod = name, "marking pod not ready: {e}");
+            Ok(_) => {
+                events::record(
+                    client,
+                    pod,
+                    res,
+                    Type::Warning,
+                    "NodeNotReady",
+                    "Node is not ready",
+                    COMPONENT,
+                )
+                .await;
+            }
+            Err(e) => tracing::debug!(pod = name, "marking pod not ready: {e}"),
         }
     }
 }
@@ -238,7 +269,19 @@ async fn evict_pod(client: &kube::Client, pod: &Value) -> Result<()> {
     let name = pod["metadata"]["name"].as_str().unwrap_or_default();
     let ns = pod["metadata"]["namespace"].as_str();
     tracing::info!(pod = name, "taint manager evicts the pod");
-    let pods = api(client, resource("", "v1", "pods")?, ns);
+    let res = resource("", "v1", "pods")?;
+    let message = format!("Marking for deletion Pod {}/{name}", ns.unwrap_or_default());
+    events::record(
+        client,
+        pod,
+        res,
+        Type::Normal,
+        "TaintManagerEviction",
+        &message,
+        "taint-eviction-controller",
+    )
+    .await;
+    let pods = api(client, res, ns);
     let condition = json!({
         "type": "DisruptionTarget", "status": "True",
         "reason": "DeletionByTaintManager",

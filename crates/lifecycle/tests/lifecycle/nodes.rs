@@ -167,6 +167,9 @@ fn silent_node_turns_unknown_is_tainted_and_evicts_intolerant_pods() {
         eventually(10, || pod_ready(&c) == "False"),
         "pod on a silent node stayed Ready"
     );
+    let reasons = c.jsonpath(&["events", "-A"], "{.items[*].reason}");
+    assert!(reasons.contains("TaintManagerEviction"), "{reasons}");
+    assert!(reasons.contains("NodeNotReady"), "{reasons}");
     // Back: taints removed.
     let back = eventually(20, || {
         renew(&c, "hollow");
