@@ -15,6 +15,9 @@ use crate::error::{Result, is_conflict, is_not_found};
 use crate::informer::{Informer, api, resource_of, wait};
 use plan::{Action, Item, OwnerRef, Propagation};
 
+/// How long start-up waits for each kind's first list.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Kinds the collector watches: one served version of every stored kind that can be
 /// listed, watched and deleted, except events (as upstream ignores them).
 pub fn watched_kinds() -> Vec<&'static Resource> {
@@ -40,7 +43,17 @@ pub async fn run(client: kube::Client, config: Config) -> Result<()> {
         .map(|r| Informer::start(&client, r, notify.clone()))
         .collect();
     for i in &informers {
-        i.ready().await;
+        // A kind that cannot be listed must not stop collection of the others; owners are
+        // checked against the API before anything is deleted.
+        if tokio::time::timeout(READY_TIMEOUT, i.ready())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                kind = i.res.kind,
+                "garbage collector: cache not synced, going on"
+            );
+        }
     }
     loop {
         let items: Vec<Item> = informers

@@ -21,12 +21,30 @@ pub enum Reason {
     UnscheduledTerminating,
     /// Terminated, and more terminated pods exist than the threshold.
     Terminated,
+    /// Being deleted on a node that is not ready and tainted out-of-service.
+    OutOfService,
+}
+
+/// Taint an administrator puts on a node known to be shut down.
+pub const OUT_OF_SERVICE: &str = "node.kubernetes.io/out-of-service";
+
+fn out_of_service(node: &Value) -> bool {
+    let tainted = node["spec"]["taints"].as_array().is_some_and(|t| {
+        t.iter()
+            .any(|t| t["key"] == OUT_OF_SERVICE && t["effect"] == "NoExecute")
+    });
+    tainted && crate::taints::condition(node, "Ready") != Some("True")
 }
 
 /// (namespace, name, reason) of every pod to force-delete.
 pub fn collect(pods: &[Value], nodes: &[Value], threshold: usize) -> Vec<(String, String, Reason)> {
     let node_names: HashSet<&str> = nodes
         .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str())
+        .collect();
+    let out_of_service: HashSet<&str> = nodes
+        .iter()
+        .filter(|n| out_of_service(n))
         .filter_map(|n| n["metadata"]["name"].as_str())
         .collect();
     let id = |p: &Value| {
@@ -54,6 +72,9 @@ pub fn collect(pods: &[Value], nodes: &[Value], threshold: usize) -> Vec<(String
         } else if node.is_empty() && deleting {
             let (ns, name) = id(pod);
             out.push((ns, name, Reason::UnscheduledTerminating));
+        } else if deleting && out_of_service.contains(node) {
+            let (ns, name) = id(pod);
+            out.push((ns, name, Reason::OutOfService));
         } else if matches!(
             pod["status"]["phase"].as_str(),
             Some("Succeeded" | "Failed")
@@ -181,6 +202,23 @@ mod tests {
             .map(|(_, n, _)| n)
             .collect();
         assert_eq!(got, vec!["old".to_string(), "mid".to_string()]);
+    }
+
+    #[test]
+    fn terminating_pods_on_out_of_service_nodes_go() {
+        let node = json!({"metadata": {"name": "n"},
+            "spec": {"taints": [{"key": OUT_OF_SERVICE, "value": "nodeshutdown", "effect": "NoExecute"}]},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}]}});
+        let mut p = pod("t", "n", "Running", "1");
+        assert!(collect(std::slice::from_ref(&p), std::slice::from_ref(&node), 10).is_empty());
+        p["metadata"]["deletionTimestamp"] = json!("2024-01-01T00:00:00Z");
+        assert_eq!(
+            collect(std::slice::from_ref(&p), std::slice::from_ref(&node), 10)[0].2,
+            Reason::OutOfService
+        );
+        let mut ready = node.clone();
+        ready["status"]["conditions"][0]["status"] = json!("True");
+        assert!(collect(&[p], &[ready], 10).is_empty());
     }
 
     #[test]

@@ -103,3 +103,42 @@ fn orphan_deletion_leaves_dependents_without_the_reference() {
         ""
     );
 }
+
+#[test]
+fn delete_options_in_the_query_choose_the_propagation() {
+    let c = cluster(fast());
+    owner_with_dependents(&c, "raw", &["raw-a"]);
+    let bogus = c.k.run(&[
+        "delete",
+        "--raw",
+        "/apis/apps/v1/namespaces/default/replicasets/raw?propagationPolicy=Bogus",
+    ]);
+    let text = String::from_utf8_lossy(&bogus.stderr).to_string();
+    assert!(!bogus.status.success());
+    assert!(
+        text.contains(r#"Unsupported value: \"Bogus\""#)
+            || text.contains(r#"Unsupported value: "Bogus""#),
+        "{text}"
+    );
+    let both = c.k.run(&[
+        "delete",
+        "--raw",
+        "/apis/apps/v1/namespaces/default/replicasets/raw?propagationPolicy=Orphan&orphanDependents=true",
+    ]);
+    assert!(!both.status.success());
+    assert!(c.exists(&["rs", "raw"]));
+    c.k.ok(&[
+        "delete",
+        "--raw",
+        "/apis/apps/v1/namespaces/default/replicasets/raw?orphanDependents=true",
+    ]);
+    assert!(eventually(20, || !c.exists(&["rs", "raw"])));
+    assert!(
+        c.exists(&["cm", "raw-a"]),
+        "orphanDependents=true deleted the dependent"
+    );
+    assert_eq!(
+        c.jsonpath(&["cm", "raw-a"], "{.metadata.ownerReferences}"),
+        ""
+    );
+}
