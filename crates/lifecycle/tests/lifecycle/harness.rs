@@ -8,7 +8,8 @@ use skiff_testkit::{Kubectl, SkiffServer};
 pub struct Cluster {
     pub k: Kubectl,
     /// Runs the controllers; dropped before the server.
-    _rt: tokio::runtime::Runtime,
+    pub rt: tokio::runtime::Runtime,
+    pub client: kube::Client,
     // Dropped last: kills the server.
     _server: SkiffServer,
 }
@@ -26,16 +27,19 @@ pub fn cluster(config: Config) -> Cluster {
     let kubeconfig = server.kubeconfig();
     let client = rt.block_on(async {
         let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
-        let cfg =
+        let mut cfg =
             kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
                 .await
                 .expect("config");
+        // kube-rs retries 429 for up to minutes by default; tests want to see it.
+        cfg.default_retry = false;
         kube::Client::try_from(cfg).expect("client")
     });
-    rt.spawn(skiff_lifecycle::run_with(client, config));
+    rt.spawn(skiff_lifecycle::run_with(client.clone(), config));
     Cluster {
         k,
-        _rt: rt,
+        rt,
+        client,
         _server: server,
     }
 }
