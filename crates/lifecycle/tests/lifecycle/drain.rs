@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::harness::{Cluster, cluster, eventually, fast, owned_by, replicaset};
+use super::harness::{Cluster, cluster, cluster_for, eventually, fast, owned_by, replicaset};
 use super::nodes::ready_node;
 
 fn running_pod(c: &Cluster, name: &str, node: &str, owner_uid: &str, grace: i64) {
@@ -38,11 +38,20 @@ fn pods_on_worker(c: &Cluster) -> usize {
 }
 
 #[test]
-fn cordon_drain_stops_at_the_budget_and_uncordon() {
+fn cordon_drain_stops_at_the_budget_and_uncordon_v1_33() {
+    cordon_drain_stops_at_the_budget_and_uncordon("1.33");
+}
+
+#[test]
+fn cordon_drain_stops_at_the_budget_and_uncordon_v1_27() {
+    cordon_drain_stops_at_the_budget_and_uncordon("1.27");
+}
+
+fn cordon_drain_stops_at_the_budget_and_uncordon(version: &str) {
     let mut config = fast();
     config.node_monitor_grace_period = Duration::from_secs(600);
     config.node_startup_grace_period = Duration::from_secs(600);
-    let c = cluster(config);
+    let c = cluster_for(version, config);
     ready_node(&c, "worker");
 
     c.k.ok(&["cordon", "worker"]);

@@ -16,9 +16,14 @@ pub struct Cluster {
 
 /// Start a server and run the lifecycle controllers with `config` against it.
 pub fn cluster(config: Config) -> Cluster {
+    cluster_for("1.33", config)
+}
+
+/// [`cluster`] driven by kubectl `version`.
+pub fn cluster_for(version: &str, config: Config) -> Cluster {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let server = SkiffServer::start().expect("start skiff server");
-    let k = Kubectl::new("1.33", &server.kubeconfig());
+    let k = Kubectl::new(version, &server.kubeconfig());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
