@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod namespace;
 pub mod openapi;
 pub mod pki;
+pub mod protobuf;
 pub mod request;
 pub mod rest;
 pub mod server;

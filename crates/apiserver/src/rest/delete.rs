@@ -118,13 +118,21 @@ pub(super) fn gc_finalizers(
     (!same).then_some(out)
 }
 
-pub(super) fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
+fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
+    let ct = ctx.content_type.split(';').next().unwrap_or("").trim();
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if ct == crate::protobuf::CONTENT_TYPE {
+        crate::protobuf::request_body(body)?
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
+    options_from(ctx, &body)
+}
+
+/// DeleteOptions from a decoded body (`{}` when absent) and the query string.
+pub(super) fn options_from(ctx: &Ctx<'_>, body: &Value) -> ApiResult<Options> {
     let grace = match ctx.query.get("gracePeriodSeconds") {
         Some(g) => Some(
             g.parse()
@@ -137,7 +145,7 @@ pub(super) fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
         grace,
         uid: pre["uid"].as_str().map(str::to_string),
         resource_version: pre["resourceVersion"].as_str().map(str::to_string),
-        propagation: propagation(ctx, &body)?,
+        propagation: propagation(ctx, body)?,
     })
 }
 

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use skiff_api::Resource;
 use skiff_api::selector::LabelSelector;
 
-use super::delete::{delete_one, options};
+use super::delete::{delete_one, options_from};
 use super::{Api, Ctx, Reply, decode, encode, now_rfc3339};
 use crate::status::{ApiError, ApiResult};
 
@@ -172,10 +172,10 @@ pub async fn evict(api: &Api, ctx: &Ctx<'_>, name: &str, body: &[u8]) -> ApiResu
         ));
     }
     let delete_options = match eviction.get("deleteOptions") {
-        Some(v) if v.is_object() => serde_json::to_vec(v).unwrap_or_default(),
-        _ => Vec::new(),
+        Some(v) if v.is_object() => v.clone(),
+        _ => json!({}),
     };
-    let opts = options(ctx, &delete_options)?;
+    let opts = options_from(ctx, &delete_options)?;
     let key = pods.key(ctx.namespace(), name);
     let mut checked = false;
     for _attempt in 0..8 {
