@@ -1,6 +1,7 @@
 //! The Kubernetes REST API server: TLS, authentication, discovery, OpenAPI and one generic
 //! REST handler serving every kind in `skiff_api::registry()` from a `skiff_store::Store`.
 
+pub mod admission;
 pub mod alloc;
 pub mod authn;
 pub mod bootstrap;

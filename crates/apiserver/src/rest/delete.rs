@@ -17,10 +17,105 @@ pub fn finalized(obj: &Value) -> bool {
 }
 
 /// DeleteOptions from the body and the query string.
-struct Options {
-    grace: Option<i64>,
-    uid: Option<String>,
-    resource_version: Option<String>,
+pub(super) struct Options {
+    pub(super) grace: Option<i64>,
+    pub(super) uid: Option<String>,
+    pub(super) resource_version: Option<String>,
+    /// propagationPolicy, or the deprecated orphanDependents as a policy.
+    pub(super) propagation: Option<Propagation>,
+}
+
+/// How dependents of a deleted object are treated (`DeleteOptions.propagationPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Propagation {
+    Orphan,
+    Background,
+    Foreground,
+}
+
+const ORPHAN_FINALIZER: &str = "orphan";
+const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+
+/// The propagation asked for: `propagationPolicy` or `orphanDependents` (not both).
+fn propagation(ctx: &Ctx<'_>, body: &Value) -> ApiResult<Option<Propagation>> {
+    let policy = ctx
+        .query
+        .get("propagationPolicy")
+        .map(str::to_string)
+        .or_else(|| body["propagationPolicy"].as_str().map(str::to_string));
+    let orphan = match ctx.query.get("orphanDependents") {
+        Some(v) => Some(v == "true"),
+        None => body["orphanDependents"].as_bool(),
+    };
+    let invalid = |message: String| {
+        ApiError::new(
+            422,
+            "Invalid",
+            format!("DeleteOptions.meta.k8s.io \"\" is invalid: {message}"),
+        )
+    };
+    let policy = match policy.as_deref() {
+        None => None,
+        Some("Orphan") => Some(Propagation::Orphan),
+        Some("Background") => Some(Propagation::Background),
+        Some("Foreground") => Some(Propagation::Foreground),
+        Some(other) => {
+            return Err(invalid(format!(
+                "propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+            )));
+        }
+    };
+    match (policy, orphan) {
+        (Some(_), Some(o)) => Err(invalid(format!(
+            "orphanDependents: Invalid value: {o}: PropagationPolicy and OrphanDependents cannot be both set"
+        ))),
+        (Some(p), None) => Ok(Some(p)),
+        (None, Some(true)) => Ok(Some(Propagation::Orphan)),
+        (None, Some(false)) => Ok(Some(Propagation::Background)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The finalizers an object gets for garbage collection when deleted with `asked`, as
+/// upstream: an explicit policy wins, then a GC finalizer already present, then the kind's
+/// default (orphan for core/v1 ReplicationControllers and batch/v1 Jobs, background
+/// otherwise). `None` when the finalizers do not change.
+pub(super) fn gc_finalizers(
+    group: &str,
+    kind: &str,
+    finalizers: &[String],
+    asked: Option<Propagation>,
+) -> Option<Vec<String>> {
+    if kind == "Namespace" && group.is_empty() {
+        return None;
+    }
+    let has = |f: &str| finalizers.iter().any(|x| x == f);
+    let policy = asked.unwrap_or_else(|| {
+        if has(FOREGROUND_FINALIZER) {
+            Propagation::Foreground
+        } else if has(ORPHAN_FINALIZER)
+            || matches!(
+                (group, kind),
+                ("", "ReplicationController") | ("batch", "Job")
+            )
+        {
+            Propagation::Orphan
+        } else {
+            Propagation::Background
+        }
+    });
+    let mut out: Vec<String> = finalizers
+        .iter()
+        .filter(|f| *f != ORPHAN_FINALIZER && *f != FOREGROUND_FINALIZER)
+        .cloned()
+        .collect();
+    match policy {
+        Propagation::Orphan => out.push(ORPHAN_FINALIZER.into()),
+        Propagation::Foreground => out.push(FOREGROUND_FINALIZER.into()),
+        Propagation::Background => {}
+    }
+    let same = out.len() == finalizers.len() && out.iter().all(|f| finalizers.contains(f));
+    (!same).then_some(out)
 }
 
 fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
@@ -33,6 +128,11 @@ fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
+    options_from(ctx, &body)
+}
+
+/// DeleteOptions from a decoded body (`{}` when absent) and the query string.
+pub(super) fn options_from(ctx: &Ctx<'_>, body: &Value) -> ApiResult<Options> {
     let grace = match ctx.query.get("gracePeriodSeconds") {
         Some(g) => Some(
             g.parse()
@@ -45,6 +145,7 @@ fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
         grace,
         uid: pre["uid"].as_str().map(str::to_string),
         resource_version: pre["resourceVersion"].as_str().map(str::to_string),
+        propagation: propagation(ctx, body)?,
     })
 }
 
@@ -53,7 +154,12 @@ pub async fn delete(api: &Api, ctx: &Ctx<'_>, name: &str, body: &[u8]) -> ApiRes
     delete_one(api, ctx, name, &opts).await
 }
 
-async fn delete_one(api: &Api, ctx: &Ctx<'_>, name: &str, opts: &Options) -> ApiResult<Reply> {
+pub(super) async fn delete_one(
+    api: &Api,
+    ctx: &Ctx<'_>,
+    name: &str,
+    opts: &Options,
+) -> ApiResult<Reply> {
     let res = ctx.res();
     let key = res.key(ctx.namespace(), name);
     for _attempt in 0..8 {
@@ -81,9 +187,29 @@ async fn delete_one(api: &Api, ctx: &Ctx<'_>, name: &str, opts: &Options) -> Api
             );
             return Err(ApiError::conflict(res, name, &why));
         }
+        let current: Vec<String> = obj["metadata"]["finalizers"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let new_finalizers = gc_finalizers(res.group, res.kind, &current, opts.propagation);
+        if let Some(f) = &new_finalizers {
+            obj["metadata"]["finalizers"] = json!(f);
+            if f.is_empty()
+                && let Some(m) = obj["metadata"].as_object_mut()
+            {
+                m.remove("finalizers");
+            }
+        }
         let deferred = deferral(ctx, &obj, opts);
         if let Some(grace) = deferred {
-            if obj["metadata"].get("deletionTimestamp").is_some() && grace.is_none() {
+            if obj["metadata"].get("deletionTimestamp").is_some()
+                && grace.is_none()
+                && new_finalizers.is_none()
+            {
                 // Already being deleted: nothing more to do.
                 return Ok(object_reply(ctx, 202, obj));
             }
@@ -192,4 +318,56 @@ pub async fn delete_collection(api: &Api, ctx: &Ctx<'_>, body: &[u8]) -> ApiResu
         "items": deleted,
     });
     Ok(Reply::Object(200, list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn explicit_policy_sets_its_finalizer() {
+        let got = gc_finalizers("apps", "ReplicaSet", &[], Some(Propagation::Foreground));
+        assert_eq!(got, Some(names(&["foregroundDeletion"])));
+        let got = gc_finalizers("", "ConfigMap", &names(&["x"]), Some(Propagation::Orphan));
+        assert_eq!(got, Some(names(&["x", "orphan"])));
+    }
+
+    #[test]
+    fn background_removes_gc_finalizers_and_keeps_others() {
+        let current = names(&["x", "orphan"]);
+        let got = gc_finalizers("", "ConfigMap", &current, Some(Propagation::Background));
+        assert_eq!(got, Some(names(&["x"])));
+        assert_eq!(gc_finalizers("", "ConfigMap", &[], None), None);
+    }
+
+    #[test]
+    fn defaults_are_orphan_for_v1_replication_controllers_and_jobs_only() {
+        assert_eq!(
+            gc_finalizers("", "ReplicationController", &[], None),
+            Some(names(&["orphan"]))
+        );
+        assert_eq!(
+            gc_finalizers("batch", "Job", &[], None),
+            Some(names(&["orphan"]))
+        );
+        assert_eq!(gc_finalizers("apps", "Deployment", &[], None), None);
+    }
+
+    #[test]
+    fn existing_gc_finalizer_is_kept_without_a_policy() {
+        let current = names(&["foregroundDeletion"]);
+        assert_eq!(gc_finalizers("apps", "ReplicaSet", &current, None), None);
+    }
+
+    #[test]
+    fn namespaces_are_left_to_namespace_finalization() {
+        assert_eq!(
+            gc_finalizers("", "Namespace", &[], Some(Propagation::Foreground)),
+            None
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! from `skiff_api` hooks (defaulting, strategy, validation, tables, field selectors).
 
 mod delete;
+mod eviction;
 mod read;
 mod watch;
 mod write;
@@ -109,6 +110,9 @@ pub async fn handle(
         }
         (Some(name), Some("binding"), &Method::POST) if req.res.kind == "Pod" => {
             write::bind(api, ctx, name, body).await
+        }
+        (Some(name), Some("eviction"), &Method::POST) if req.res.kind == "Pod" => {
+            eviction::evict(api, ctx, name, body).await
         }
         (Some(name), Some("finalize"), &Method::PUT) if req.res.kind == "Namespace" => {
             write::update(api, ctx, name, body).await
