@@ -99,6 +99,10 @@ fn start_control_loops(
         skiff_controllers::run(controllers_client, &names).await
     });
     supervise(
+        "lifecycle-controllers",
+        skiff_lifecycle::run(client.clone()),
+    );
+    supervise(
         "node-ipam",
         skiff_net::ipam_controller::run(client.clone(), cluster_cidr, 24),
     );

@@ -22,7 +22,7 @@ pub fn cluster(config: Config) -> Cluster {
 /// [`cluster`] driven by kubectl `version`.
 pub fn cluster_for(version: &str, config: Config) -> Cluster {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let server = SkiffServer::start().expect("start skiff server");
+    let server = SkiffServer::start_with(&["--disable-controllers"]).expect("start skiff server");
     let k = Kubectl::new(version, &server.kubeconfig());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
