@@ -35,6 +35,11 @@ pub struct ServerArgs {
     /// running those elsewhere, e.g. in their own process).
     #[arg(long)]
     pub disable_controllers: bool,
+    /// Do not run a node agent on this machine (control plane only).
+    #[arg(long)]
+    pub disable_agent: bool,
+    #[command(flatten)]
+    pub agent: crate::agent::AgentArgs,
     /// Where to write the admin kubeconfig [default: <data-dir>/kubeconfig.yaml].
     #[arg(long)]
     pub write_kubeconfig: Option<PathBuf>,
@@ -47,13 +52,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--service-cidr: {e}"))?;
     let config = skiff_apiserver::Config {
-        data_dir: args.data_dir,
+        data_dir: args.data_dir.clone(),
         bind_address: args.bind_address,
         https_port: args.https_port,
-        tls_sans: args.tls_san,
-        token_file: args.token_file,
+        tls_sans: args.tls_san.clone(),
+        token_file: args.token_file.clone(),
         service_cidr,
-        kubeconfig: args.write_kubeconfig,
+        kubeconfig: args.write_kubeconfig.clone(),
     };
     let cluster_cidr: skiff_net::Ipv4Net = args
         .cluster_cidr
@@ -64,6 +69,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let client = client_from_kubeconfig(&running.kubeconfig).await?;
     if !args.disable_controllers {
         start_control_loops(&client, &args.controllers, cluster_cidr)?;
+    }
+    if !args.disable_agent {
+        start_embedded_agent(&args, &running, client.clone(), cluster_cidr, service_cidr).await?;
     }
     tracing::info!(
         addr = %running.addr,
@@ -82,6 +90,35 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     shutdown_signal().await?;
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// The node agent for this machine, with certificates straight from the cluster CA.
+async fn start_embedded_agent(
+    args: &ServerArgs,
+    running: &skiff_apiserver::Running,
+    client: kube::Client,
+    cluster_cidr: skiff_net::Ipv4Net,
+    service_cidr: skiff_apiserver::alloc::Cidr,
+) -> anyhow::Result<()> {
+    let node = crate::agent::node_name(&args.agent)?;
+    let ip = crate::agent::node_ip(&args.agent);
+    let sans = vec![ip.to_string(), "127.0.0.1".to_string(), node.clone()];
+    let (cert, key) = running
+        .pki
+        .issue_serving_cert(&node, &sans)
+        .context("issuing the kubelet certificate")?;
+    let ctx = crate::agent::AgentContext {
+        data_dir: args.data_dir.clone(),
+        client,
+        is_server: true,
+        serving: (cert, key, running.pki.ca_pem().to_string()),
+        cluster_cidr,
+        service_cidr: crate::cmd_agent::parse_cidr(
+            "--service-cidr",
+            &format!("{}/{}", service_cidr.base, service_cidr.prefix),
+        )?,
+    };
+    crate::agent::start(&args.agent, ctx).await
 }
 
 /// Controllers and node IPAM, each a client of the API.

@@ -1,7 +1,10 @@
 //! The `skiff` binary: argument parsing and wiring only.
 
+mod agent;
+mod cmd_agent;
 mod cmd_image;
 mod cmd_server;
+mod streaming;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the control plane (API server, datastore) on this machine.
     Server(cmd_server::ServerArgs),
+    /// Run a worker node that joins a server (kubelet, container runtime, pod network).
+    Agent(cmd_agent::AgentCommand),
     /// Manage the node's images: pull, import, ls, rm, prune.
     Image(cmd_image::ImageArgs),
 }
@@ -41,6 +46,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         match cli.command {
             Command::Server(args) => cmd_server::run(args).await,
+            Command::Agent(args) => cmd_agent::run(args).await,
             Command::Image(args) => cmd_image::run(args).await,
         }
     })

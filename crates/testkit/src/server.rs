@@ -14,35 +14,74 @@ pub struct SkiffServer {
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     pub extra_args: Vec<String>,
+    /// The embedded node agent's identity, when it runs (see [`SkiffServer::start_with_agent`]).
+    pub node: Option<NodeIdentity>,
+}
+
+/// Names a test server's node agent uses on this machine, unique per server so that servers
+/// with agents can run side by side, and everything they create can be removed by name.
+#[derive(Debug, Clone)]
+pub struct NodeIdentity {
+    pub node_name: String,
+    pub bridge: String,
+    pub nft_table: String,
+    pub kubelet_port: u16,
+    pub cluster_cidr: String,
 }
 
 impl SkiffServer {
-    /// Start on a fresh temporary data dir.
+    /// Start on a fresh temporary data dir, without a node agent.
     pub fn start() -> anyhow::Result<SkiffServer> {
-        let tmp = tempfile::tempdir().context("creating a temp data dir")?;
-        let dir = tmp.path().to_path_buf();
-        let mut s = SkiffServer {
-            child: None,
-            port: crate::free_port()?,
-            data_dir: dir,
-            _tmp: Some(tmp),
-            extra_args: vec![],
-        };
-        s.spawn()?;
-        Ok(s)
+        Self::launch(&[], None)
     }
 
-    /// Start with extra command-line flags.
+    /// Start with extra command-line flags, without a node agent.
     pub fn start_with(args: &[&str]) -> anyhow::Result<SkiffServer> {
+        Self::launch(args, None)
+    }
+
+    /// Start with the embedded node agent (as root): pods really run on this machine. The
+    /// agent gets its own node name, bridge, nftables table, kubelet port and pod CIDR; all of
+    /// it (and its containers and cgroups) is removed when the server is dropped.
+    pub fn start_with_agent(args: &[&str]) -> anyhow::Result<SkiffServer> {
+        let port = crate::free_port()?;
+        let node = NodeIdentity {
+            node_name: format!("node-{port}"),
+            bridge: format!("sk{port}"),
+            nft_table: format!("skiff_{port}"),
+            kubelet_port: crate::free_port()?,
+            cluster_cidr: format!("10.{}.0.0/16", 100 + port % 100),
+        };
+        Self::launch(args, Some(node))
+    }
+
+    fn launch(args: &[&str], node: Option<NodeIdentity>) -> anyhow::Result<SkiffServer> {
         let tmp = tempfile::tempdir().context("creating a temp data dir")?;
-        let dir = tmp.path().to_path_buf();
-        let extra_args = args.iter().map(|s| s.to_string()).collect();
+        let mut extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        match &node {
+            None => extra_args.push("--disable-agent".into()),
+            Some(n) => extra_args.extend([
+                "--node-name".into(),
+                n.node_name.clone(),
+                "--node-ip".into(),
+                "127.0.0.1".into(),
+                "--bridge".into(),
+                n.bridge.clone(),
+                "--nft-table".into(),
+                n.nft_table.clone(),
+                "--kubelet-port".into(),
+                n.kubelet_port.to_string(),
+                "--cluster-cidr".into(),
+                n.cluster_cidr.clone(),
+            ]),
+        }
         let mut s = SkiffServer {
             child: None,
             port: crate::free_port()?,
-            data_dir: dir,
+            data_dir: tmp.path().to_path_buf(),
             _tmp: Some(tmp),
             extra_args,
+            node,
         };
         s.spawn()?;
         Ok(s)
@@ -67,6 +106,11 @@ impl SkiffServer {
             .arg("--bind-address")
             .arg("127.0.0.1")
             .args(&self.extra_args)
+            .args(if self.node.is_none() {
+                &["--disable-agent"][..]
+            } else {
+                &[][..]
+            })
             .env(
                 "SKIFF_LOG",
                 std::env::var("SKIFF_LOG").unwrap_or_else(|_| "warn".into()),
@@ -148,5 +192,75 @@ fn terminate(mut c: Child) {
 impl Drop for SkiffServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(node) = &self.node {
+            remove_node(node);
+        }
     }
+}
+
+/// Remove what a test node agent left on the machine: its containers (by cgroup), cgroups,
+/// bridge and nftables table. Pod network namespaces go with their last process.
+pub fn remove_node(node: &NodeIdentity) {
+    let parent = format!("skiff-{}", node.node_name);
+    let roots: Vec<std::path::PathBuf> = std::fs::read_dir("/sys/fs/cgroup")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join(&parent))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    for _round in 0..20 {
+        let mut alive = false;
+        for root in &roots {
+            for dir in walk_dirs(root) {
+                for pid in std::fs::read_to_string(dir.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .lines()
+                {
+                    if let Ok(pid) = pid.trim().parse::<i32>() {
+                        alive = true;
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                }
+            }
+        }
+        if !alive {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for root in &roots {
+        let mut dirs = walk_dirs(root);
+        dirs.reverse();
+        for d in dirs {
+            let _ = std::fs::remove_dir(&d);
+        }
+    }
+    let _ = Command::new("ip")
+        .args(["link", "del", &node.bridge])
+        .output();
+    let _ = Command::new("nft")
+        .args(["delete", "table", "ip", &node.nft_table])
+        .output();
+}
+
+/// `root` and every directory below it, parents first.
+fn walk_dirs(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![root.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        if let Ok(rd) = std::fs::read_dir(&out[i]) {
+            for e in rd.filter_map(Result::ok) {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    out.push(e.path());
+                }
+            }
+        }
+        i += 1;
+    }
+    out
 }
