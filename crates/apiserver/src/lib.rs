@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod namespace;
 pub mod openapi;
 pub mod pki;
+pub mod proxy;
 pub mod request;
 pub mod rest;
 pub mod server;
@@ -65,6 +66,8 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
         pki.server_config()
             .context("building the TLS configuration")?,
     );
+    let kubelet =
+        proxy::KubeletClient::new(&pki).context("issuing the kubelet client certificate")?;
     let authn = authn::Authenticator::new(config.token_file.as_deref())
         .context("loading the token file")?;
     let listener = tokio::net::TcpListener::bind((config.bind_address, config.https_port))
@@ -109,6 +112,7 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
         api: api.clone(),
         authn,
         tls,
+        kubelet,
     });
     tokio::spawn(server.serve(listener));
     tokio::spawn(namespace::run(api.clone()));
