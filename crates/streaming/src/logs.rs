@@ -307,10 +307,7 @@ async fn stream_inner(
                     }
                 }
             }
-            file = match tokio::fs::File::open(&source.path).await {
-                Ok(f) => Some(f),
-                Err(_) => None,
-            };
+            file = tokio::fs::File::open(&source.path).await.ok();
             continue;
         }
         if sink.tx.is_closed() {

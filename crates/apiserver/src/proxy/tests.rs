@@ -10,11 +10,11 @@ fn container_defaults_like_upstream() {
         container(&one, "p", Some("app")).ok().as_deref(),
         Some("app")
     );
-    let e = container(&one, "p", Some("nope")).err().expect("error");
+    let e = container(&one, "p", Some("nope")).expect_err("error");
     assert_eq!(e.code, 400);
     assert_eq!(e.message, "container nope is not valid for pod p");
     let two = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}], "initContainers": [{"name": "i"}]}});
-    let e = container(&two, "p", None).err().expect("error");
+    let e = container(&two, "p", None).expect_err("error");
     assert_eq!(
         e.message,
         "a container name must be specified for pod p, choose one of: [a b] or one of the init containers: [i]"

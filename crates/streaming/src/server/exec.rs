@@ -178,7 +178,7 @@ async fn serve_streams(req: Request, p: Params, proc: Proc) -> Response {
         Kind::Spdy => {
             let protocol = match upgrade::negotiate(&req, &SPDY_PROTOCOLS) {
                 Ok(p) => p,
-                Err(resp) => return resp,
+                Err(msg) => return text_error(403, msg),
             };
             let chosen = protocol.clone();
             upgrade::spdy(req, protocol, move |io| run_spdy(io, chosen, p, proc))

@@ -36,7 +36,7 @@ pub(crate) async fn portforward(
         Kind::Spdy => {
             let protocol = match upgrade::negotiate(&req, &[PORTFORWARD_PROTOCOL]) {
                 Ok(p) => p,
-                Err(resp) => return resp,
+                Err(msg) => return text_error(403, msg),
             };
             upgrade::spdy(req, protocol, move |io| serve(io, backend, namespace, pod))
         }
@@ -58,7 +58,7 @@ pub(crate) async fn serve<T>(
     while let Some(stream) = session.accept().await {
         let port = stream.header("port").unwrap_or("").to_string();
         let key = match stream.header("requestid") {
-            Some(id) => format!("{id}"),
+            Some(id) => id.to_string(),
             None => format!("port:{port}"),
         };
         let slot = pending.entry(key.clone()).or_default();

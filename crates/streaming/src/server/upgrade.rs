@@ -46,8 +46,9 @@ pub(crate) fn upgrade_required() -> Response {
 }
 
 /// Pick the first of `supported` (server preference) that the client offers in
-/// `X-Stream-Protocol-Version`; `Ok(None)` when the client offers none.
-pub(crate) fn negotiate(req: &Request, supported: &[&str]) -> Result<Option<String>, Response> {
+/// `X-Stream-Protocol-Version`; `Ok(None)` when the client offers none; the message of a
+/// 403 answer when nothing matches.
+pub(crate) fn negotiate(req: &Request, supported: &[&str]) -> Result<Option<String>, String> {
     let offered: Vec<String> = req
         .headers()
         .get_all("x-stream-protocol-version")
@@ -62,11 +63,8 @@ pub(crate) fn negotiate(req: &Request, supported: &[&str]) -> Result<Option<Stri
     }
     match supported.iter().find(|s| offered.iter().any(|o| o == *s)) {
         Some(p) => Ok(Some(p.to_string())),
-        None => Err(text_error(
-            403,
-            format!(
-                "unable to upgrade: unable to negotiate protocol: client supports {offered:?}, server supports {supported:?}"
-            ),
+        None => Err(format!(
+            "unable to upgrade: unable to negotiate protocol: client supports {offered:?}, server supports {supported:?}"
         )),
     }
 }
