@@ -1,6 +1,6 @@
 //! Real kubectl 1.27 and 1.33 → real API server → this crate's kubelet API over a fake node:
 //! logs (tail, timestamps, previous, follow, label selector), exec (exit codes, stdin,
-//! stderr), cp and port-forward.
+//! stderr), attach, cp and port-forward.
 
 mod support;
 
@@ -229,6 +229,14 @@ fn exec(env: &Env, k: &Kubectl) -> anyhow::Result<()> {
         k.ok_stdin(&["exec", "-i", "p", "--", "cat"], Some("hello\nworld\n")),
         "hello\nworld\n"
     );
+
+    let out = k.run(&["attach", "p"]);
+    assert!(
+        out.status.success(),
+        "kubectl attach failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout_of(&out).contains("attached"), "{}", stdout_of(&out));
 
     // cp out of the "container": tar runs through exec.
     let src = env.dir.path().join(format!("src-{}.txt", k.version));

@@ -103,9 +103,31 @@ impl StreamingBackend for FakeBackend {
 
     async fn attach(&self, target: &ContainerRef) -> Result<AttachSession, BackendError> {
         check(target)?;
-        Err(BackendError::BadRequest(
-            "attach is not supported here".into(),
-        ))
+        // The "main process" prints a line and exits a moment later.
+        let mut child = tokio::process::Command::new("sh")
+            .args([
+                "-c",
+                "sleep 0.3; echo attached; echo to-stderr >&2; sleep 0.2",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| BackendError::Internal(e.to_string()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| BackendError::Internal("no stdout".into()))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| BackendError::Internal("no stderr".into()))?;
+        tokio::spawn(async move { child.wait().await });
+        Ok(AttachSession {
+            stdin: None,
+            stdout: Box::pin(stdout),
+            stderr: Box::pin(stderr),
+        })
     }
 
     async fn port_forward(
