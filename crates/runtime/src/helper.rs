@@ -38,6 +38,9 @@ pub struct ShimSpec {
     pub sandbox_pid: i32,
     pub share_pid: bool,
     pub cgroup_procs: Vec<PathBuf>,
+    /// cgroup v2 directory to start the container in with `clone3(CLONE_INTO_CGROUP)`.
+    #[serde(default)]
+    pub clone_into_cgroup: Option<PathBuf>,
     /// Image layers, lowest first.
     pub lower_dirs: Vec<PathBuf>,
     pub upper_dir: PathBuf,

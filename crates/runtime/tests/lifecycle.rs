@@ -196,8 +196,14 @@ async fn reopened_runtime_adopts_running_containers_and_sees_exits() {
     let long = run(&rt, &sb, sh("long", "echo started; exec sleep 60")).await;
     let short = run(&rt, &sb, sh("short", "sleep 0.3; exit 7")).await;
     let pid = rt.container_status(&long).await.unwrap().pid.unwrap();
+    let exit_file = rt.container_path(&short).join("exit.json");
     drop(rt);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Let the short one finish while no runtime is open.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !exit_file.exists() {
+        assert!(Instant::now() < deadline, "short container never exited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let rt = env.open();
     let st = rt.container_status(&long).await.unwrap();
@@ -272,6 +278,34 @@ async fn attach_feeds_stdin_and_follows_output_and_log_reopens() {
             .contains("got-one")
     );
     rt.stop_container(&id, Duration::ZERO).await.unwrap();
+    rt.remove_pod_sandbox(&sb).await.unwrap();
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn tty_container_gets_a_terminal_from_its_own_devpts() {
+    let env = Env::new("tty");
+    let rt = env.open();
+    let sb = rt.run_pod_sandbox(sandbox_config("tty")).await.unwrap();
+    let mut cfg = sh("tty", "tty; read line; echo got-$line");
+    cfg.tty = true;
+    cfg.stdin = true;
+    let id = run(&rt, &sb, cfg).await;
+    let mut a = rt.attach(&id).await.unwrap();
+    a.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"typed\n")
+        .await
+        .unwrap();
+    let st = wait(&rt, &id, 10).await;
+    assert_eq!(st.exit_code, Some(0));
+    let text: Vec<String> = log_lines(&st)
+        .into_iter()
+        .map(|(_, t)| t.trim_end_matches('\r').to_string())
+        .collect();
+    assert!(text.contains(&"/dev/pts/0".to_string()), "{text:?}");
+    assert!(text.contains(&"got-typed".to_string()), "{text:?}");
     rt.remove_pod_sandbox(&sb).await.unwrap();
     env.assert_clean();
 }

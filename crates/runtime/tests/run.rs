@@ -47,6 +47,11 @@ async fn container_runs_and_logs_in_cri_format() {
     let st2 = wait(&rt, &id2, 10).await;
     assert_eq!((st2.exit_code, st2.reason.as_str()), (Some(3), "Error"));
 
+    let second = skiff_runtime::Runtime::open(env.config(), images()).unwrap_err();
+    assert!(
+        second.to_string().contains("in use by another process"),
+        "{second}"
+    );
     rt.remove_pod_sandbox(&sb).await.unwrap();
     assert!(rt.container_status(&id).await.is_err());
     env.assert_clean();
@@ -99,5 +104,133 @@ async fn cgroup_v2_driver_places_containers_in_the_unified_hierarchy() {
     );
     rt.remove_pod_sandbox(&sb).await.unwrap();
     assert!(!mount.join(&st.cgroup_path).exists());
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn security_context_and_volumes_apply() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("sec");
+    let rt = env.open();
+    let vols = tempfile::tempdir().unwrap();
+    let ro = vols.path().join("ro");
+    let rw = vols.path().join("rw");
+    std::fs::create_dir_all(&ro).unwrap();
+    std::fs::create_dir_all(&rw).unwrap();
+    std::fs::set_permissions(&rw, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(ro.join("data"), "hello-volume\n").unwrap();
+    let sb = rt.run_pod_sandbox(sandbox_config("sec")).await.unwrap();
+
+    let mut cfg = sh(
+        "user",
+        "id -u; id -g; id -G; grep NoNewPrivs /proc/self/status; cat /data/data; \
+         touch /data/x 2>/dev/null || echo ro-vol; touch /rootfile 2>/dev/null || echo ro-root; \
+         echo w > /out/f && echo rw-vol",
+    );
+    cfg.security.run_as_user = Some(1000);
+    cfg.security.run_as_group = Some(1000);
+    cfg.security.supplemental_groups = vec![10];
+    cfg.security.readonly_rootfs = true;
+    cfg.security.no_new_privs = true;
+    cfg.mounts = vec![
+        skiff_runtime::Mount {
+            host_path: ro.clone(),
+            container_path: "/data".into(),
+            readonly: true,
+        },
+        skiff_runtime::Mount {
+            host_path: rw.clone(),
+            container_path: "/out".into(),
+            readonly: false,
+        },
+    ];
+    let id = run(&rt, &sb, cfg).await;
+    let st = wait(&rt, &id, 10).await;
+    let out: Vec<String> = log_lines(&st)
+        .into_iter()
+        .filter(|(s, _)| s == "stdout")
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(
+        out,
+        vec![
+            "1000",
+            "1000",
+            "1000 10",
+            "NoNewPrivs:\t1",
+            "hello-volume",
+            "ro-vol",
+            "ro-root",
+            "rw-vol"
+        ],
+        "{:?}",
+        log_lines(&st)
+    );
+    assert_eq!(std::fs::read_to_string(rw.join("f")).unwrap(), "w\n");
+
+    let mut cfg = sh(
+        "caps",
+        "grep -E '^Cap(Eff|Bnd)' /proc/self/status; grep NoNewPrivs /proc/self/status",
+    );
+    cfg.security.drop_capabilities = vec!["ALL".into()];
+    cfg.security.add_capabilities = vec!["NET_BIND_SERVICE".into()];
+    let id = run(&rt, &sb, cfg).await;
+    let st = wait(&rt, &id, 10).await;
+    let out: Vec<String> = log_lines(&st).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        out,
+        vec![
+            "CapEff:\t0000000000000400",
+            "CapBnd:\t0000000000000400",
+            "NoNewPrivs:\t0"
+        ],
+        "{out:?}"
+    );
+
+    let mut cfg = sh("default-caps", "grep CapEff /proc/self/status");
+    cfg.security.privileged = false;
+    let id = run(&rt, &sb, cfg).await;
+    let st = wait(&rt, &id, 10).await;
+    // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW
+    // SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP
+    assert_eq!(
+        log_lines(&st),
+        vec![(
+            "stdout".to_string(),
+            "CapEff:\t00000000a80425fb".to_string()
+        )]
+    );
+
+    rt.remove_pod_sandbox(&sb).await.unwrap();
+    env.assert_clean();
+}
+
+#[tokio::test]
+async fn host_network_pod_uses_the_host_namespaces() {
+    let env = Env::new("hostnet");
+    let rt = env.open();
+    let mut cfg = sandbox_config("hostnet");
+    cfg.host_network = true;
+    let sb = rt.run_pod_sandbox(cfg).await.unwrap();
+    assert_eq!(rt.pod_sandbox_status(&sb).await.unwrap().netns_path, None);
+    let id = run(
+        &rt,
+        &sb,
+        sh(
+            "h",
+            "hostname; readlink /proc/1/ns/net >/dev/null; ls /sys/class/net | wc -l",
+        ),
+    )
+    .await;
+    let st = wait(&rt, &id, 10).await;
+    let out: Vec<String> = log_lines(&st).into_iter().map(|(_, t)| t).collect();
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host_ifaces = std::fs::read_dir("/sys/class/net").unwrap().count();
+    assert_eq!(
+        out,
+        vec![host_name.trim().to_string(), host_ifaces.to_string()],
+        "{out:?}"
+    );
+    rt.remove_pod_sandbox(&sb).await.unwrap();
     env.assert_clean();
 }

@@ -187,7 +187,11 @@ fn median(v: &mut [Duration]) -> Duration {
 }
 
 async fn bench(n: usize) -> Result<(), String> {
-    let tmp = std::env::temp_dir().join(format!("skiff-runtime-bench-{}", std::process::id()));
+    // State under /run like crun's /run/crun (SKIFF_BENCH_DIR overrides).
+    let base = std::env::var_os("SKIFF_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run"));
+    let tmp = base.join(format!("skiff-runtime-bench-{}", std::process::id()));
     let rootfs = tmp.join("rootfs");
     build_rootfs(&rootfs)?;
     let mut cfg = RuntimeConfig::new(tmp.join("state"));
@@ -277,6 +281,5 @@ async fn bench(n: usize) -> Result<(), String> {
         }
         println!();
     }
-    let _: PathBuf = tmp;
     Ok(())
 }

@@ -27,8 +27,12 @@ pub trait CgroupDriver: Send + Sync + std::fmt::Debug {
     fn version(&self) -> &'static str;
     /// Create the cgroup (and missing ancestors) and apply `res`.
     fn create(&self, path: &str, res: Option<&LinuxResources>) -> Result<()>;
-    /// The `cgroup.procs` files a process must write itself into to join the cgroup.
+    /// The files a single-threaded process writes `0` into to join the cgroup.
     fn procs_files(&self, path: &str) -> Vec<PathBuf>;
+    /// Directory a child can be cloned straight into (`CLONE_INTO_CGROUP`, v2 only).
+    fn clone_into(&self, _path: &str) -> Option<PathBuf> {
+        None
+    }
     /// PIDs currently in the cgroup.
     fn pids(&self, path: &str) -> Vec<i32>;
     /// CPU and memory usage.

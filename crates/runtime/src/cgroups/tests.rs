@@ -46,6 +46,7 @@ fn v1_writes_limits_per_controller() {
     assert_eq!(read("cpu/skiff/pod-a/c1/cpu.cfs_quota_us"), "50000");
     assert_eq!(read("pids/skiff/pod-a/c1/pids.max"), "32");
     assert_eq!(d.procs_files("skiff/pod-a/c1").len(), 4);
+    assert!(d.procs_files("skiff/pod-a/c1")[0].ends_with("tasks"));
     std::fs::write(
         dir.path().join("memory/skiff/pod-a/c1/memory.oom_control"),
         "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",

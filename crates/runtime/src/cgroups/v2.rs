@@ -90,6 +90,10 @@ impl CgroupDriver for V2 {
         vec![self.dir(path).join("cgroup.procs")]
     }
 
+    fn clone_into(&self, path: &str) -> Option<PathBuf> {
+        Some(self.dir(path))
+    }
+
     fn pids(&self, path: &str) -> Vec<i32> {
         read_pids(&self.dir(path))
     }

@@ -40,8 +40,14 @@ pub const READONLY_PATHS: [&str; 5] = [
 ];
 
 /// Set up and exec the container; on failure write the error to `err_fd` and exit.
-pub fn run(spec: &ShimSpec, stdio: [RawFd; 3], err_fd: RawFd) -> ! {
-    let e = match setup(spec, stdio) {
+pub fn run(
+    spec: &ShimSpec,
+    stdio: [RawFd; 3],
+    err_fd: RawFd,
+    in_cgroup: bool,
+    pty_sock: Option<RawFd>,
+) -> ! {
+    let e = match setup(spec, stdio, in_cgroup, pty_sock) {
         Ok(()) => exec_process(&spec.process, "/"),
         Err(e) => e,
     };
@@ -50,18 +56,16 @@ pub fn run(spec: &ShimSpec, stdio: [RawFd; 3], err_fd: RawFd) -> ! {
     unsafe { libc::_exit(127) }
 }
 
-fn setup(spec: &ShimSpec, stdio: [RawFd; 3]) -> Result<()> {
-    if spec.process.tty {
-        nix::unistd::setsid().map_err(|e| Error::nix("setsid", e))?;
-        // SAFETY: making the pty slave our controlling terminal.
-        if unsafe { libc::ioctl(stdio[0], libc::TIOCSCTTY, 0) } < 0 {
-            return Err(Error::last_sys("ioctl(TIOCSCTTY)"));
-        }
-    }
+fn setup(
+    spec: &ShimSpec,
+    stdio: [RawFd; 3],
+    in_cgroup: bool,
+    pty_sock: Option<RawFd>,
+) -> Result<()> {
     for (i, fd) in stdio.iter().enumerate() {
         sys::dup2(*fd, i as RawFd)?;
     }
-    for f in &spec.cgroup_procs {
+    for f in spec.cgroup_procs.iter().filter(|_| !in_cgroup) {
         std::fs::write(f, "0").ctx("join cgroup", f)?;
     }
     nix::sched::unshare(CloneFlags::CLONE_NEWNS)
@@ -80,11 +84,59 @@ fn setup(spec: &ShimSpec, stdio: [RawFd; 3]) -> Result<()> {
     if !spec.privileged {
         mask_paths()?;
     }
+    if let Some(sock) = pty_sock {
+        container_pty(sock)?;
+    }
     if spec.readonly_rootfs {
         sys::remount_ro(Path::new("/"))?;
     }
     // SAFETY: umask of this single-threaded process.
     unsafe { libc::umask(0o022) };
+    Ok(())
+}
+
+/// Allocate the container's terminal from its devpts, make it the controlling terminal and
+/// stdio, and send the master to the shim.
+fn container_pty(sock: RawFd) -> Result<()> {
+    // SAFETY: plain fd syscalls on descriptors this process owns.
+    unsafe {
+        let master = libc::open(
+            c"/dev/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if master < 0 {
+            return Err(Error::last_sys("open /dev/ptmx"));
+        }
+        if libc::unlockpt(master) != 0 {
+            return Err(Error::last_sys("unlockpt"));
+        }
+        let slave = libc::ioctl(master, libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY);
+        if slave < 0 {
+            return Err(Error::last_sys("ioctl(TIOCGPTPEER)"));
+        }
+        if libc::setsid() < 0 {
+            return Err(Error::last_sys("setsid"));
+        }
+        if libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
+            return Err(Error::last_sys("ioctl(TIOCSCTTY)"));
+        }
+        for fd in 0..3 {
+            sys::dup2(slave, fd)?;
+        }
+        libc::close(slave);
+        let fds = [master];
+        let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+        nix::sys::socket::sendmsg::<()>(
+            sock,
+            &[std::io::IoSlice::new(b"p")],
+            &cmsg,
+            nix::sys::socket::MsgFlags::empty(),
+            None,
+        )
+        .map_err(|e| Error::nix("send pty master to the shim", e))?;
+        libc::close(master);
+        libc::close(sock);
+    }
     Ok(())
 }
 

@@ -3,7 +3,12 @@
 use std::os::fd::RawFd;
 use std::path::Path;
 
+use std::os::fd::IntoRawFd;
+
 use nix::sched::CloneFlags;
+use nix::sys::socket::{
+    AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg, socketpair,
+};
 use nix::unistd::ForkResult;
 
 use super::{ExitRecord, ShimSpec, container_init};
@@ -45,24 +50,32 @@ struct Fds {
     out: RawFd,
     err: Option<RawFd>,
     stdin_w: Option<RawFd>,
+    /// TTY containers: (shim end, container end) of the socket the pty master comes over.
+    pty_sock: Option<(RawFd, RawFd)>,
 }
 
 fn make_fds(spec: &ShimSpec) -> Result<Fds> {
     if spec.process.tty {
-        let pty = nix::pty::openpty(None, None).map_err(|e| Error::nix("openpty", e))?;
-        use std::os::fd::IntoRawFd;
-        let master = pty.master.into_raw_fd();
-        let slave = pty.slave.into_raw_fd();
-        // SAFETY: setting close-on-exec on fds we own.
-        unsafe {
-            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
-            libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+        // The container allocates its pty from its own devpts (so `tty` names it) and sends
+        // us the master over this socket.
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| Error::nix("socketpair for the container pty", e))?;
+        // SAFETY: opening /dev/null as placeholder stdio until the pty exists.
+        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if null < 0 {
+            return Err(Error::last_sys("open /dev/null"));
         }
         return Ok(Fds {
-            child: [slave, slave, slave],
-            out: master,
+            child: [null, null, null],
+            out: -1,
             err: None,
-            stdin_w: Some(master),
+            stdin_w: None,
+            pty_sock: Some((ours.into_raw_fd(), theirs.into_raw_fd())),
         });
     }
     let (out_r, out_w) = sys::pipe_cloexec()?;
@@ -83,7 +96,22 @@ fn make_fds(spec: &ShimSpec) -> Result<Fds> {
         out: out_r,
         err: Some(err_r),
         stdin_w,
+        pty_sock: None,
     })
+}
+
+/// Receive one fd sent with SCM_RIGHTS; None when the sender went away first.
+fn recv_fd(sock: RawFd) -> Option<RawFd> {
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC).ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            return fds.first().copied();
+        }
+    }
+    None
 }
 
 fn block_signals() -> libc::sigset_t {
@@ -114,10 +142,71 @@ fn join_sandbox(spec: &ShimSpec) -> Result<()> {
     }
 }
 
+enum Spawned {
+    /// In the child; `placed` = already in the container's cgroup.
+    Child {
+        placed: bool,
+    },
+    Parent(i32),
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Fork the container process, straight into its cgroup when given one (v2), which spares
+/// the migration (and its RCU grace period) a later `cgroup.procs` write would cost.
+fn spawn_child(cgroup: Option<&Path>) -> Result<Spawned> {
+    if let Some(dir) = cgroup
+        && let Ok(f) = std::fs::File::open(dir)
+    {
+        use std::os::fd::AsRawFd;
+        let mut args = CloneArgs {
+            flags: CLONE_INTO_CGROUP,
+            exit_signal: libc::SIGCHLD as u64,
+            cgroup: f.as_raw_fd() as u64,
+            ..Default::default()
+        };
+        // SAFETY: clone3 without CLONE_VM behaves like fork; this process is single-threaded.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_clone3,
+                &mut args as *mut CloneArgs,
+                std::mem::size_of::<CloneArgs>(),
+            )
+        };
+        match r {
+            0 => return Ok(Spawned::Child { placed: true }),
+            pid if pid > 0 => return Ok(Spawned::Parent(pid as i32)),
+            // Old kernel or not a v2 cgroup: fall back to fork + writing the pid.
+            _ => {}
+        }
+    }
+    // SAFETY: the shim is single-threaded.
+    match unsafe { nix::unistd::fork() }.map_err(|e| Error::nix("fork container", e))? {
+        ForkResult::Child => Ok(Spawned::Child { placed: false }),
+        ForkResult::Parent { child } => Ok(Spawned::Parent(child.as_raw())),
+    }
+}
+
 fn shim(spec: &ShimSpec) -> Result<()> {
     nix::unistd::setsid().map_err(|e| Error::nix("setsid", e))?;
     let mut log = LogWriter::open(&spec.log_path, spec.rotation).ctx("open log", &spec.log_path)?;
-    let fds = make_fds(spec)?;
+    let mut fds = make_fds(spec)?;
     let fifo = match &spec.stdin_fifo {
         Some(p) => Some(open_fifo(p)?),
         None => None,
@@ -126,9 +215,11 @@ fn shim(spec: &ShimSpec) -> Result<()> {
     let (err_r, err_w) = sys::pipe_cloexec()?;
     let sigset = block_signals();
     // SAFETY: the shim is single-threaded.
-    let child = match unsafe { nix::unistd::fork() }.map_err(|e| Error::nix("fork container", e))? {
-        ForkResult::Child => container_init::run(spec, fds.child, err_w),
-        ForkResult::Parent { child } => child.as_raw(),
+    let child = match spawn_child(spec.clone_into_cgroup.as_deref())? {
+        Spawned::Child { placed } => {
+            container_init::run(spec, fds.child, err_w, placed, fds.pty_sock.map(|(_, c)| c))
+        }
+        Spawned::Parent(pid) => pid,
     };
     sys::close(err_w);
     let mut closed = std::collections::BTreeSet::new();
@@ -136,6 +227,14 @@ fn shim(spec: &ShimSpec) -> Result<()> {
         if closed.insert(fd) {
             sys::close(fd);
         }
+    }
+    if let Some((ours, theirs)) = fds.pty_sock.take() {
+        sys::close(theirs);
+        if let Some(master) = recv_fd(ours) {
+            fds.out = master;
+            fds.stdin_w = Some(master);
+        }
+        sys::close(ours);
     }
     let failure = sys::read_to_end(err_r);
     sys::close(err_r);

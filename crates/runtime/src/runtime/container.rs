@@ -106,6 +106,7 @@ impl Runtime {
             sandbox_pid: sb.init_pid.unwrap_or(0),
             share_pid: sb.config.share_process_namespace,
             cgroup_procs: self.cgroups.procs_files(&rec.cgroup_path),
+            clone_into_cgroup: self.cgroups.clone_into(&rec.cgroup_path),
             lower_dirs: rec.rootfs.lower_dirs.clone(),
             upper_dir: dir.join("upper"),
             work_dir: dir.join("work"),

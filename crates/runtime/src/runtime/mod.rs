@@ -58,6 +58,8 @@ pub struct Runtime {
     images: Arc<dyn ImageService>,
     records: Mutex<Records>,
     zygote: zygote::Zygote,
+    /// Held (flock) while this runtime is open: one runtime per root.
+    _lock: std::fs::File,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -78,6 +80,28 @@ impl Runtime {
             let d = cfg.root.join(sub);
             std::fs::create_dir_all(&d).ctx("mkdir", &d)?;
         }
+        let lock_path = cfg.root.join("runtime.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .ctx("open", &lock_path)?;
+        // SAFETY: flock on a file we just opened.
+        if unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&lock),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        } != 0
+        {
+            return Err(Error::FailedPrecondition(format!(
+                "runtime root {} is in use by another process (flock {}: {})",
+                cfg.root.display(),
+                lock_path.display(),
+                std::io::Error::last_os_error()
+            )));
+        }
         let cgroups = cgroups::detect(&cfg.cgroup_mount);
         let zygote = zygote::Zygote::new(cfg.helper_exe.clone());
         let rt = Runtime {
@@ -86,6 +110,7 @@ impl Runtime {
             images,
             records: Mutex::new(Records::default()),
             zygote,
+            _lock: lock,
         };
         rt.load()?;
         Ok(rt)

@@ -19,26 +19,35 @@ pub const IMAGE: &str = "test/busybox:latest";
 pub fn busybox_rootfs() -> PathBuf {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("skiff-rt-busybox-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for d in ["bin", "etc", "tmp", "root", "proc", "sys", "dev"] {
-            std::fs::create_dir_all(dir.join(d)).unwrap();
+        // Shared by every test binary and run (read-only lower dir); built once, atomically.
+        let dir = std::env::temp_dir().join("skiff-rt-busybox-v1");
+        if dir.join("bin/busybox").exists() && dir.join("etc/group").exists() {
+            return dir;
         }
-        std::fs::copy("/bin/busybox", dir.join("bin/busybox")).unwrap();
+        let tmp = std::env::temp_dir().join(format!("skiff-rt-busybox-build-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        for d in ["bin", "etc", "tmp", "root", "proc", "sys", "dev"] {
+            std::fs::create_dir_all(tmp.join(d)).unwrap();
+        }
+        std::fs::copy("/bin/busybox", tmp.join("bin/busybox")).unwrap();
         let list = std::process::Command::new("/bin/busybox").arg("--list").output().unwrap();
         for name in String::from_utf8_lossy(&list.stdout).lines() {
             if name != "busybox" {
-                let _ = std::os::unix::fs::symlink("busybox", dir.join("bin").join(name));
+                let _ = std::os::unix::fs::symlink("busybox", tmp.join("bin").join(name));
             }
         }
         std::fs::write(
-            dir.join("etc/passwd"),
+            tmp.join("etc/passwd"),
             "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\n",
         )
         .unwrap();
-        std::fs::write(dir.join("etc/group"), "root:x:0:\nwheel:x:10:app\napp:x:1000:\nnogroup:x:65534:\n").unwrap();
+        std::fs::write(tmp.join("etc/group"), "root:x:0:\nwheel:x:10:app\napp:x:1000:\nnogroup:x:65534:\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::fs::set_permissions(tmp.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        if std::fs::rename(&tmp, &dir).is_err() {
+            // Another test binary won the race: use its copy.
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
         dir
     })
     .clone()
