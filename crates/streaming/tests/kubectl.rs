@@ -4,23 +4,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use skiff_apiserver::pki::Pki;
-use skiff_streaming::server::serve_on;
-use skiff_streaming::{default_authz, router, server_tls_config};
-use skiff_testkit::{Kubectl, SkiffServer, free_port};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use anyhow::Context;
+use skiff_testkit::{Kubectl, free_port};
 
-use support::FakeBackend;
+use support::fake::FakeBackend;
+use support::{Background, Cluster};
 
 const LOG: &str = "2024-01-01T00:00:01.000000001Z stdout F line one\n\
 2024-01-01T00:00:02Z stderr F line two\n\
@@ -28,140 +22,31 @@ const LOG: &str = "2024-01-01T00:00:01.000000001Z stdout F line one\n\
 2024-01-01T00:00:03.6Z stdout F three\n";
 
 struct Env {
-    server: SkiffServer,
-    rt: tokio::runtime::Runtime,
+    cluster: Cluster,
     dir: tempfile::TempDir,
     log: PathBuf,
     echo_port: u16,
 }
 
 fn setup() -> anyhow::Result<Env> {
-    let server = SkiffServer::start()?;
     let dir = tempfile::tempdir()?;
     let log = dir.path().join("app.log");
     let previous_log = dir.path().join("app-previous.log");
     std::fs::write(&log, LOG)?;
     std::fs::write(&previous_log, "2023-12-31T23:59:59Z stdout F old run\n")?;
-
-    let pki = Pki::load_or_create(server.data_dir(), &[])?;
-    let (cert, key) = pki.issue_serving_cert("kubelet", &["127.0.0.1".to_string()])?;
-    let tls = server_tls_config(&cert, &key, pki.ca_pem())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
-    let kubelet_port = listener.local_addr()?.port();
     let backend = Arc::new(FakeBackend {
         log: log.clone(),
         previous_log,
         running: Arc::new(AtomicBool::new(true)),
     });
-    rt.spawn(serve_on(listener, tls, router(backend), default_authz));
-
-    let echo = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
-    let echo_port = echo.local_addr()?.port();
-    rt.spawn(async move {
-        while let Ok((mut s, _)) = echo.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = s.read(&mut buf).await {
-                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-
-    let k = Kubectl::new("1.33", &server.kubeconfig());
-    let node = serde_json::json!({
-        "apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}
-    });
-    k.ok_stdin(&["create", "-f", "-"], Some(&node.to_string()));
-    let status = serde_json::json!({"status": {
-        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}}
-    }});
-    k.ok(&[
-        "patch",
-        "node",
-        "n1",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        &status.to_string(),
-    ]);
-    let pod = serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "p", "namespace": "default", "labels": {"app": "x"}},
-        "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "busybox"}]}
-    });
-    k.ok_stdin(&["create", "-f", "-"], Some(&pod.to_string()));
-    // kubectl port-forward insists on a running pod.
-    k.ok(&[
-        "patch",
-        "pod",
-        "p",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        r#"{"status":{"phase":"Running"}}"#,
-    ]);
+    let cluster = Cluster::start(backend)?;
+    let echo_port = cluster.echo_server()?;
     Ok(Env {
-        server,
-        rt,
+        cluster,
         dir,
         log,
         echo_port,
     })
-}
-
-/// A background kubectl whose stdout lines arrive on a channel.
-struct Background {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Background {
-    fn start(k: &Kubectl, args: &[&str]) -> anyhow::Result<Background> {
-        let mut child = Command::new(&k.bin)
-            .args(args)
-            .env("KUBECONFIG", &k.kubeconfig)
-            .env("HOME", k.kubeconfig.parent().unwrap_or(Path::new("/tmp")))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting kubectl")?;
-        let out = child.stdout.take().context("stdout")?;
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(Background { child, lines })
-    }
-
-    fn expect(&self, want: &str) -> anyhow::Result<()> {
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(20)) {
-                Ok(line) if line.contains(want) => return Ok(()),
-                Ok(_) => continue,
-                Err(_) => bail!("no line containing {want:?} within 20s"),
-            }
-        }
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn stdout_of(out: &std::process::Output) -> String {
@@ -275,11 +160,10 @@ fn port_forward(env: &Env, k: &Kubectl) -> anyhow::Result<()> {
 fn kubectl_streams_through_skiff() -> anyhow::Result<()> {
     let env = setup()?;
     for v in skiff_testkit::kubectl::VERSIONS {
-        let k = Kubectl::new(v, &env.server.kubeconfig());
+        let k = Kubectl::new(v, &env.cluster.server.kubeconfig());
         logs(&env, &k).with_context(|| format!("logs with kubectl {v}"))?;
         exec(&env, &k).with_context(|| format!("exec with kubectl {v}"))?;
         port_forward(&env, &k).with_context(|| format!("port-forward with kubectl {v}"))?;
     }
-    drop(env.rt);
     Ok(())
 }

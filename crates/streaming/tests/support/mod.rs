@@ -1,146 +1,151 @@
-//! A fake node for the streaming tests: "containers" are local processes, logs are files
-//! the test writes, pod ports are local ports; and a kubelet API in front of it.
+//! Shared by the streaming end-to-end tests: a real API server, this crate's kubelet API in
+//! front of some backend, a Node and a Pod bound to it, and background kubectl processes.
 
-use std::path::PathBuf;
-use std::process::Stdio;
+#![allow(dead_code)]
+
+pub mod fake;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
-use async_trait::async_trait;
-use skiff_runtime::{AttachSession, ExecOptions, ExecSession};
-use skiff_streaming::logs::LogSource;
-use skiff_streaming::{BackendError, ContainerRef, StreamingBackend};
-use tokio::net::TcpStream;
+use anyhow::{Context, bail};
+use skiff_apiserver::pki::Pki;
+use skiff_streaming::server::serve_on;
+use skiff_streaming::{StreamingBackend, default_authz, router, server_tls_config};
+use skiff_testkit::{Kubectl, SkiffServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 
-/// The fake node.
-pub struct FakeBackend {
-    /// Log file of every container.
-    pub log: PathBuf,
-    /// Previous instance's log.
-    pub previous_log: PathBuf,
-    pub running: Arc<AtomicBool>,
+/// A `skiff server`, a kubelet API on 127.0.0.1, Node `n1` pointing at it and a running
+/// Pod `default/p` (container `app`, label `app=x`) bound to `n1`.
+pub struct Cluster {
+    pub server: SkiffServer,
+    pub rt: tokio::runtime::Runtime,
+    pub kubelet_port: u16,
 }
 
-fn check(t: &ContainerRef) -> Result<(), BackendError> {
-    if t.pod != "p" || t.container != "app" {
-        return Err(BackendError::NotFound(format!(
-            "container {:?} not found in pod {:?}",
-            t.container, t.pod
-        )));
-    }
-    Ok(())
-}
+impl Cluster {
+    pub fn start(backend: Arc<dyn StreamingBackend>) -> anyhow::Result<Cluster> {
+        let server = SkiffServer::start()?;
+        let pki = Pki::load_or_create(server.data_dir(), &[])?;
+        let (cert, key) = pki.issue_serving_cert("kubelet", &["127.0.0.1".to_string()])?;
+        let tls = server_tls_config(&cert, &key, pki.ca_pem())?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+        let kubelet_port = listener.local_addr()?.port();
+        rt.spawn(serve_on(listener, tls, router(backend), default_authz));
 
-#[async_trait]
-impl StreamingBackend for FakeBackend {
-    async fn log_source(
-        &self,
-        target: &ContainerRef,
-        previous: bool,
-    ) -> Result<LogSource, BackendError> {
-        check(target)?;
-        let running = self.running.clone();
-        Ok(LogSource {
-            path: if previous {
-                self.previous_log.clone()
-            } else {
-                self.log.clone()
-            },
-            running: Box::new(move || {
-                let r = running.load(Ordering::SeqCst) && !previous;
-                Box::pin(async move { r })
-            }),
+        let k = Kubectl::new("1.33", &server.kubeconfig());
+        let node = serde_json::json!({
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}
+        });
+        k.ok_stdin(&["create", "-f", "-"], Some(&node.to_string()));
+        let status = serde_json::json!({"status": {
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}}
+        }});
+        k.ok(&[
+            "patch",
+            "node",
+            "n1",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &status.to_string(),
+        ]);
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "default", "labels": {"app": "x"}},
+            "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "busybox"}]}
+        });
+        k.ok_stdin(&["create", "-f", "-"], Some(&pod.to_string()));
+        // kubectl port-forward insists on a running pod.
+        k.ok(&[
+            "patch",
+            "pod",
+            "p",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"phase":"Running"}}"#,
+        ]);
+        Ok(Cluster {
+            server,
+            rt,
+            kubelet_port,
         })
     }
 
-    async fn exec(
-        &self,
-        target: &ContainerRef,
-        cmd: Vec<String>,
-        opts: ExecOptions,
-    ) -> Result<ExecSession, BackendError> {
-        check(target)?;
-        let (prog, args) = cmd
-            .split_first()
-            .ok_or_else(|| BackendError::BadRequest("empty command".into()))?;
-        let mut child = tokio::process::Command::new(prog)
+    /// A TCP echo server on 127.0.0.1; its port.
+    pub fn echo_server(&self) -> anyhow::Result<u16> {
+        let echo = self.rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+        let port = echo.local_addr()?.port();
+        self.rt.spawn(async move {
+            while let Ok((mut s, _)) = echo.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Ok(port)
+    }
+}
+
+/// A background kubectl whose stdout lines arrive on a channel.
+pub struct Background {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Background {
+    pub fn start(k: &Kubectl, args: &[&str]) -> anyhow::Result<Background> {
+        let mut child = Command::new(&k.bin)
             .args(args)
-            .stdin(if opts.stdin {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| BackendError::Internal(format!("starting {prog}: {e}")))?;
-        let stdin = child
-            .stdin
-            .take()
-            .map(|s| Box::pin(s) as skiff_runtime::Writer);
-        let stdout = child
-            .stdout
-            .take()
-            .map(|s| Box::pin(s) as skiff_runtime::Reader);
-        let stderr = child
-            .stderr
-            .take()
-            .map(|s| Box::pin(s) as skiff_runtime::Reader);
-        Ok(ExecSession {
-            stdin,
-            stdout,
-            stderr,
-            resize: Box::new(|_, _| {}),
-            exit: Box::pin(async move {
-                let status = child
-                    .wait()
-                    .await
-                    .map_err(|e| skiff_runtime::Error::FailedPrecondition(e.to_string()))?;
-                Ok(status.code().unwrap_or(-1))
-            }),
-        })
-    }
-
-    async fn attach(&self, target: &ContainerRef) -> Result<AttachSession, BackendError> {
-        check(target)?;
-        // The "main process" prints a line and exits a moment later.
-        let mut child = tokio::process::Command::new("sh")
-            .args([
-                "-c",
-                "sleep 0.3; echo attached; echo to-stderr >&2; sleep 0.2",
-            ])
+            .env("KUBECONFIG", &k.kubeconfig)
+            .env("HOME", k.kubeconfig.parent().unwrap_or(Path::new("/tmp")))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| BackendError::Internal(e.to_string()))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| BackendError::Internal("no stdout".into()))?;
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| BackendError::Internal("no stderr".into()))?;
-        tokio::spawn(async move { child.wait().await });
-        Ok(AttachSession {
-            stdin: None,
-            stdout: Box::pin(stdout),
-            stderr: Box::pin(stderr),
-        })
+            .context("starting kubectl")?;
+        let out = child.stdout.take().context("stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Background { child, lines })
     }
 
-    async fn port_forward(
-        &self,
-        _namespace: &str,
-        pod: &str,
-        port: u16,
-    ) -> Result<TcpStream, BackendError> {
-        if pod != "p" {
-            return Err(BackendError::NotFound(format!("pod {pod:?} not found")));
+    pub fn expect(&self, want: &str) -> anyhow::Result<()> {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) if line.contains(want) => return Ok(()),
+                Ok(_) => continue,
+                Err(_) => bail!("no line containing {want:?} within 20s"),
+            }
         }
-        TcpStream::connect(("127.0.0.1", port))
-            .await
-            .map_err(|e| BackendError::Internal(e.to_string()))
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
