@@ -158,6 +158,28 @@ fn check(k: &Kubectl) -> anyhow::Result<()> {
     if echoed != "in the box\n" {
         bail!("exec -i: {echoed:?}");
     }
+    // A terminal: kubectl runs under script(1) so that its stdin is a tty of a known size.
+    let cmd = format!(
+        "stty rows 33 cols 111; {} exec -it p -- sh -c 'tty; echo rows-cols $(stty size); exit 4'",
+        k.bin.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("KUBECONFIG", &k.kubeconfig)
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The terminal size reaches the container through the resize channel/stream.
+    if !text.contains("/dev/pts/")
+        || !text.contains("rows-cols 33 111")
+        || out.status.code() != Some(4)
+    {
+        bail!(
+            "exec -it: {:?} {text:?} {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // Port-forward into the pod's network namespace.
     let local = free_port()?;
     let mapping = format!("{local}:8080");
