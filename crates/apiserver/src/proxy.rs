@@ -286,10 +286,20 @@ async fn proxy(
     let node_name = pod
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request(format!("pod {name} does not have a host assigned"))
-        })?;
+        .unwrap_or("");
+    if node_name.is_empty() {
+        // Like upstream: a pod not yet on a node has an empty log, and nothing to exec in.
+        if sub == "log" {
+            let mut empty = Response::new(full(Bytes::new()));
+            empty
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            return Ok(empty);
+        }
+        return Err(ApiError::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
     let node_res = skiff_api::registry()
         .find("", "v1", "nodes")
         .ok_or_else(|| ApiError::internal("the nodes resource is not registered"))?;

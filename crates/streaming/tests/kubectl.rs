@@ -41,6 +41,13 @@ fn setup() -> anyhow::Result<Env> {
     });
     let cluster = Cluster::start(backend)?;
     let echo_port = cluster.echo_server()?;
+    let unbound = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "unbound", "namespace": "default"},
+        "spec": {"containers": [{"name": "app", "image": "busybox"}]}
+    });
+    Kubectl::new("1.33", &cluster.server.kubeconfig())
+        .ok_stdin(&["create", "-f", "-"], Some(&unbound.to_string()));
     Ok(Env {
         cluster,
         dir,
@@ -74,6 +81,8 @@ fn logs(env: &Env, k: &Kubectl) -> anyhow::Result<()> {
         "line one\nline two\nline three\n"
     );
     assert_eq!(k.ok(&["logs", "p", "--limit-bytes=4"]), "line");
+    // Not on a node yet: an empty log, as upstream.
+    assert_eq!(k.ok(&["logs", "unbound"]), "");
     let err = k.fails(&["logs", "p", "-c", "nope"]);
     assert!(
         err.contains("container nope is not valid for pod p"),
@@ -114,6 +123,14 @@ fn exec(env: &Env, k: &Kubectl) -> anyhow::Result<()> {
         k.ok_stdin(&["exec", "-i", "p", "--", "cat"], Some("hello\nworld\n")),
         "hello\nworld\n"
     );
+
+    let err = k.fails(&["exec", "p", "-c", "nope", "--", "true"]);
+    assert!(
+        err.contains("container nope is not valid for pod p"),
+        "{err}"
+    );
+    let err = k.fails(&["exec", "nosuchpod", "--", "true"]);
+    assert!(err.contains("pods \"nosuchpod\" not found"), "{err}");
 
     let out = k.run(&["attach", "p"]);
     assert!(
