@@ -7,6 +7,7 @@ mod api_durability;
 mod api_errors;
 mod api_get;
 mod api_mutate;
+mod api_protobuf;
 mod api_subresources;
 mod api_versions;
 

@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod namespace;
 pub mod openapi;
 pub mod pki;
+pub mod protobuf;
 pub mod proxy;
 pub mod request;
 pub mod rest;

@@ -24,8 +24,11 @@ struct Options {
 }
 
 fn options(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Options> {
+    let ct = ctx.content_type.split(';').next().unwrap_or("").trim();
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if ct == crate::protobuf::CONTENT_TYPE {
+        crate::protobuf::request_body(body)?
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?

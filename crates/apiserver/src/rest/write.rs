@@ -9,7 +9,7 @@ use crate::status::{ApiError, ApiResult, Cause};
 /// Largest request body accepted, as upstream (3 MiB).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
-/// Parse a JSON or YAML request body into an object.
+/// Parse a JSON, YAML or Kubernetes protobuf request body into an object.
 pub fn parse_body(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Value> {
     if body.len() > MAX_BODY {
         return Err(ApiError::too_large());
@@ -24,6 +24,7 @@ pub fn parse_body(ctx: &Ctx<'_>, body: &[u8]) -> ApiResult<Value> {
         | "text/yaml"
         | "application/apply-patch+yaml" => serde_saphyr::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("yaml: unmarshal errors: {e}")))?,
+        crate::protobuf::CONTENT_TYPE => crate::protobuf::request_body(body)?,
         other => return Err(ApiError::unsupported_media(other)),
     };
     if !value.is_object() {
