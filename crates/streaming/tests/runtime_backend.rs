@@ -160,7 +160,7 @@ fn check(k: &Kubectl) -> anyhow::Result<()> {
     }
     // A terminal: kubectl runs under script(1) so that its stdin is a tty of a known size.
     let cmd = format!(
-        "stty rows 33 cols 111; {} exec -it p -- sh -c 'tty; echo rows-cols $(stty size); exit 4'",
+        "stty rows 33 cols 111; {} exec -it p -- sh -c 'tty; sleep 1; echo rows-cols $(stty size); exit 4'",
         k.bin.display()
     );
     let out = std::process::Command::new("script")
@@ -169,7 +169,8 @@ fn check(k: &Kubectl) -> anyhow::Result<()> {
         .stdin(std::process::Stdio::null())
         .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    // The terminal size reaches the container through the resize channel/stream.
+    // The terminal size reaches the container through the resize channel/stream (kubectl
+    // sends it once connected, so the command waits a moment before asking).
     if !text.contains("/dev/pts/")
         || !text.contains("rows-cols 33 111")
         || out.status.code() != Some(4)
