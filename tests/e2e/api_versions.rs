@@ -18,6 +18,9 @@ fn every_kubectl_from_1_27_to_1_33_works() {
             "kubectl {v}: {table}"
         );
         let out = k.ok(&["delete", "deploy", "web", "-n", "demo"]);
-        assert!(out.contains("deployment.apps \"web\" deleted"), "kubectl {v}: {out}");
+        assert!(
+            out.contains("deployment.apps \"web\" deleted"),
+            "kubectl {v}: {out}"
+        );
     }
 }

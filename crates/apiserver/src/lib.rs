@@ -5,6 +5,7 @@ pub mod alloc;
 pub mod authn;
 pub mod bootstrap;
 pub mod discovery;
+pub mod join;
 pub mod namespace;
 pub mod openapi;
 pub mod pki;
@@ -43,6 +44,9 @@ pub struct Running {
     pub addr: SocketAddr,
     pub kubeconfig: PathBuf,
     pub api: Arc<rest::Api>,
+    pub pki: Arc<pki::Pki>,
+    /// The join token agents use (`skiff agent --token`).
+    pub token: String,
 }
 
 /// Open the datastore (SQLite under the data dir).
@@ -61,8 +65,12 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let mut sans = config.tls_sans.clone();
     sans.push(config.service_cidr.nth(1).to_string());
-    let pki = pki::Pki::load_or_create(&config.data_dir, &sans)
-        .context("setting up the cluster certificates")?;
+    let pki = Arc::new(
+        pki::Pki::load_or_create(&config.data_dir, &sans)
+            .context("setting up the cluster certificates")?,
+    );
+    let token = pki::load_or_create_token(&config.data_dir).context("creating the join token")?;
+    let joiner = join::Joiner::new(pki.clone(), &token)?;
     let tls = tokio_rustls::TlsAcceptor::from(
         pki.server_config()
             .context("building the TLS configuration")?,
@@ -113,6 +121,7 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
         api: api.clone(),
         authn,
         tls,
+        joiner,
         kubelet,
     });
     tokio::spawn(server.serve(listener));
@@ -127,6 +136,8 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
         addr,
         kubeconfig,
         api,
+        pki,
+        token,
     })
 }
 

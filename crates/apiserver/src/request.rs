@@ -9,6 +9,10 @@ pub enum Route {
     Livez,
     Readyz,
     Version,
+    /// `/cacerts`: the cluster CA, for joining agents (anonymous).
+    CaCerts,
+    /// `/v1-skiff/join`: certificates for a node holding the join token.
+    Join,
     /// `/api`
     CoreVersions,
     /// `/apis`
@@ -49,6 +53,8 @@ pub fn route(path: &str) -> Route {
         ["livez", ..] => Route::Livez,
         ["readyz", ..] => Route::Readyz,
         ["version"] => Route::Version,
+        ["cacerts"] => Route::CaCerts,
+        ["v1-skiff", "join"] => Route::Join,
         ["api"] => Route::CoreVersions,
         ["api", v] => Route::ResourceList {
             group: String::new(),

@@ -27,6 +27,7 @@ pub struct Server {
     pub api: Arc<Api>,
     pub authn: Authenticator,
     pub tls: TlsAcceptor,
+    pub joiner: crate::join::Joiner,
     /// Client for the kubelets behind pods/log, exec, attach and portforward.
     pub kubelet: crate::proxy::KubeletClient,
 }
@@ -135,6 +136,8 @@ impl Server {
                 return respond(200, "text/plain", "ok");
             }
             Route::Version => return json_response(200, &version()),
+            Route::CaCerts => return respond(200, "text/plain", self.joiner.cacerts().to_string()),
+            Route::Join => return self.join(req).await,
             _ => {}
         }
         let header = |name: header::HeaderName| {
@@ -207,7 +210,12 @@ impl Server {
             },
             Route::Resource(rr) => self.resource(rr, req, &accept).await,
             Route::NotFound => error_response(&ApiError::not_found_path()),
-            Route::Healthz | Route::Livez | Route::Readyz | Route::Version => unreachable_ok(),
+            Route::Healthz
+            | Route::Livez
+            | Route::Readyz
+            | Route::Version
+            | Route::CaCerts
+            | Route::Join => unreachable_ok(),
         }
     }
 
@@ -278,6 +286,27 @@ impl Server {
                 );
                 resp
             }
+            Err(e) => error_response(&e),
+        }
+    }
+}
+
+impl Server {
+    async fn join(&self, req: Request<Incoming>) -> Response<Body> {
+        if req.method() != Method::POST {
+            return error_response(&ApiError::method_not_allowed(req.method().as_str()));
+        }
+        let auth = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return error_response(&ApiError::too_large()),
+        };
+        match self.joiner.join(auth.as_deref(), &body) {
+            Ok(bundle) => json_response(200, &bundle),
             Err(e) => error_response(&e),
         }
     }
