@@ -11,6 +11,7 @@ pub mod namespace;
 pub mod openapi;
 pub mod pki;
 pub mod protobuf;
+pub mod proxy;
 pub mod request;
 pub mod rest;
 pub mod server;
@@ -75,6 +76,8 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
         pki.server_config()
             .context("building the TLS configuration")?,
     );
+    let kubelet =
+        proxy::KubeletClient::new(&pki).context("issuing the kubelet client certificate")?;
     let authn = authn::Authenticator::new(config.token_file.as_deref())
         .context("loading the token file")?;
     let listener = tokio::net::TcpListener::bind((config.bind_address, config.https_port))
@@ -120,6 +123,7 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
         authn,
         tls,
         joiner,
+        kubelet,
     });
     tokio::spawn(server.serve(listener));
     tokio::spawn(namespace::run(api.clone()));

@@ -28,6 +28,8 @@ pub struct Server {
     pub authn: Authenticator,
     pub tls: TlsAcceptor,
     pub joiner: crate::join::Joiner,
+    /// Client for the kubelets behind pods/log, exec, attach and portforward.
+    pub kubelet: crate::proxy::KubeletClient,
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {
@@ -223,6 +225,9 @@ impl Server {
         req: Request<Incoming>,
         accept: &str,
     ) -> Response<Body> {
+        if crate::proxy::is_streaming(&rr) {
+            return crate::proxy::serve(&self.api, &self.kubelet, &rr, req).await;
+        }
         let query = Query::parse(req.uri().query());
         let method = req.method().clone();
         let content_type = req
