@@ -10,6 +10,7 @@ mod api_mutate;
 mod api_protobuf;
 mod api_subresources;
 mod api_versions;
+mod node_pods;
 
 use skiff_testkit::{Kubectl, SkiffServer};
 

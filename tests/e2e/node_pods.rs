@@ -1,0 +1,204 @@
+//! Pods run for real on the server's embedded node agent: images from a local registry, a
+//! shared emptyDir and localhost between containers, logs, exec, cp and port-forward.
+
+use std::time::Duration;
+
+use skiff_testkit::{Kubectl, SkiffServer, oci, registry::Registry};
+
+use crate::eventually;
+
+/// A server with its node agent, a registry holding `busybox:latest`, and kubectl.
+pub struct NodeCluster {
+    pub server: SkiffServer,
+    _registry: Registry,
+    pub image: String,
+    pub k: Kubectl,
+    _images: tempfile::TempDir,
+}
+
+pub fn node_cluster(version: &str) -> NodeCluster {
+    let registry = Registry::start().expect("registry starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let img = oci::busybox_image(dir.path()).expect("busybox image");
+    oci::push(&img, &registry.addr(), "busybox:latest").expect("push");
+    let server = SkiffServer::start_with_agent(&[]).expect("server with agent starts");
+    let k = Kubectl::new(version, &server.kubeconfig());
+    let node = server
+        .node
+        .as_ref()
+        .map(|n| n.node_name.clone())
+        .unwrap_or_default();
+    eventually(60, || {
+        let out = k.run(&[
+            "get",
+            "node",
+            &node,
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ]);
+        (String::from_utf8_lossy(&out.stdout) == "True").then_some(())
+    });
+    let image = format!("{}/busybox:latest", registry.addr());
+    NodeCluster {
+        server,
+        _registry: registry,
+        image,
+        k,
+        _images: dir,
+    }
+}
+
+/// Wait until a pod is Running and Ready.
+pub fn wait_ready(k: &Kubectl, pod: &str, secs: u64) {
+    let out = k.run(&[
+        "wait",
+        "--for=condition=Ready",
+        &format!("pod/{pod}"),
+        &format!("--timeout={secs}s"),
+    ]);
+    assert!(
+        out.status.success(),
+        "pod {pod} not Ready: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        k.run(&["describe", "pod", pod])
+            .stdout
+            .iter()
+            .map(|b| *b as char)
+            .collect::<String>()
+    );
+}
+
+fn two_containers(image: &str) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: duo
+spec:
+  volumes:
+  - name: shared
+    emptyDir: {{}}
+  containers:
+  - name: web
+    image: {image}
+    command: ["sh", "-c", "echo hello-from-web > /www/index.html; httpd -f -p 8080 -h /www"]
+    volumeMounts:
+    - name: shared
+      mountPath: /www
+  - name: client
+    image: {image}
+    command: ["sh", "-c", "sleep 1; wget -q -O /data/fetched http://127.0.0.1:8080/index.html; echo fetched; sleep 3600"]
+    volumeMounts:
+    - name: shared
+      mountPath: /data
+"#
+    )
+}
+
+crate::kubectl_test!(pod_with_two_containers_shares_localhost_and_volume, |v| {
+    let c = node_cluster(v);
+    c.k.ok_stdin(&["apply", "-f", "-"], Some(&two_containers(&c.image)));
+    wait_ready(&c.k, "duo", 90);
+    let table = c.k.ok(&["get", "pod", "duo"]);
+    assert!(
+        table.contains("2/2") && table.contains("Running"),
+        "{table}"
+    );
+    let fetched = eventually(30, || {
+        let out =
+            c.k.run(&["exec", "duo", "-c", "client", "--", "cat", "/data/fetched"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("hello-from-web").then_some(text)
+    });
+    assert!(fetched.contains("hello-from-web"));
+    let logs = eventually(30, || {
+        let l = c.k.ok(&["logs", "duo", "-c", "client"]);
+        l.contains("fetched").then_some(l)
+    });
+    assert!(logs.contains("fetched"));
+    let ip =
+        c.k.ok(&["get", "pod", "duo", "-o", "jsonpath={.status.podIP}"]);
+    let prefix = c
+        .server
+        .node
+        .as_ref()
+        .map(|n| {
+            n.cluster_cidr
+                .split('.')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .unwrap_or_default();
+    assert!(
+        ip.starts_with(&prefix),
+        "pod IP {ip} comes from the node's pod CIDR ({prefix}.x.x)"
+    );
+});
+
+crate::kubectl_test!(exec_returns_exit_codes_and_cp_copies_out, |v| {
+    let c = node_cluster(v);
+    c.k.ok_stdin(&["apply", "-f", "-"], Some(&two_containers(&c.image)));
+    wait_ready(&c.k, "duo", 90);
+    let out = c.k.run(&[
+        "exec",
+        "duo",
+        "-c",
+        "web",
+        "--",
+        "sh",
+        "-c",
+        "echo out; exit 3",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "out");
+    let dest = c.server.data_dir().join("copied.html");
+    c.k.ok(&[
+        "cp",
+        "-c",
+        "web",
+        "duo:/www/index.html",
+        &dest.display().to_string(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&dest).unwrap_or_default().trim(),
+        "hello-from-web"
+    );
+});
+
+#[test]
+fn port_forward_serves_a_local_port() {
+    let c = node_cluster("1.33");
+    c.k.ok_stdin(&["apply", "-f", "-"], Some(&two_containers(&c.image)));
+    wait_ready(&c.k, "duo", 90);
+    let port = skiff_testkit::free_port().expect("port");
+    let mut pf = std::process::Command::new(&c.k.bin)
+        .args(["port-forward", "pod/duo", &format!("{port}:8080")])
+        .env("KUBECONFIG", &c.k.kubeconfig)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("port-forward starts");
+    let body = eventually(30, || {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "--max-time",
+                "2",
+                &format!("http://127.0.0.1:{port}/index.html"),
+            ])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("hello-from-web").then_some(text)
+    });
+    let _ = pf.kill();
+    let _ = pf.wait();
+    assert!(body.contains("hello-from-web"));
+    std::thread::sleep(Duration::from_millis(10));
+}
