@@ -19,7 +19,9 @@ pub fn num_feasible_nodes_to_find(percentage: Option<u32>, nodes: usize) -> usiz
     }
     let pct = match percentage {
         Some(p) if p > 0 => p as usize,
-        _ => 50usize.saturating_sub(nodes / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE),
+        _ => 50usize
+            .saturating_sub(nodes / 125)
+            .max(MIN_FEASIBLE_NODES_PERCENTAGE),
     };
     if pct >= 100 {
         return nodes;
@@ -37,7 +39,11 @@ pub struct Algorithm {
 
 impl Algorithm {
     pub fn new(percentage_of_nodes_to_score: Option<u32>, seed: u64) -> Algorithm {
-        Algorithm { percentage_of_nodes_to_score, next_start_node_index: 0, rng: seed | 1 }
+        Algorithm {
+            percentage_of_nodes_to_score,
+            next_start_node_index: 0,
+            rng: seed | 1,
+        }
     }
 
     fn random(&mut self) -> u64 {
@@ -68,18 +74,30 @@ pub struct Failure {
 }
 
 /// Schedule one pod against the cache.
-pub fn schedule_one(fw: &Framework, algo: &mut Algorithm, cache: &Cache, pod: &PodInfo) -> Result<Decision, Box<Failure>> {
+pub fn schedule_one(
+    fw: &Framework,
+    algo: &mut Algorithm,
+    cache: &Cache,
+    pod: &PodInfo,
+) -> Result<Decision, Box<Failure>> {
     let nodes = &cache.nodes;
     let mut state = CycleState::default();
     if nodes.is_empty() {
-        return Err(Box::new(Failure { fit: FitError::default(), post_filter: None, error: None }));
+        return Err(Box::new(Failure {
+            fit: FitError::default(),
+            post_filter: None,
+            error: None,
+        }));
     }
     let pre = fw.run_pre_filter(&mut state, pod, nodes);
     if !pre.is_success() {
         let error = (pre.code == crate::framework::Code::Error).then(|| pre.message());
         let fit = FitError {
             num_all_nodes: nodes.len(),
-            statuses: nodes.iter().map(|n| (n.name.clone(), pre.clone())).collect(),
+            statuses: nodes
+                .iter()
+                .map(|n| (n.name.clone(), pre.clone()))
+                .collect(),
             pre_filter_msg: Some(pre.message()),
             post_filter_msg: None,
         };
@@ -106,8 +124,15 @@ pub fn schedule_one(fw: &Framework, algo: &mut Algorithm, cache: &Cache, pod: &P
                 break;
             }
         } else if s.code == crate::framework::Code::Error {
-            let fit = FitError { num_all_nodes: n, ..Default::default() };
-            return Err(Box::new(Failure { fit, post_filter: None, error: Some(s.message()) }));
+            let fit = FitError {
+                num_all_nodes: n,
+                ..Default::default()
+            };
+            return Err(Box::new(Failure {
+                fit,
+                post_filter: None,
+                error: Some(s.message()),
+            }));
         } else {
             statuses.push((idx, s));
         }
@@ -116,7 +141,10 @@ pub fn schedule_one(fw: &Framework, algo: &mut Algorithm, cache: &Cache, pod: &P
     if feasible.is_empty() {
         let fit = FitError {
             num_all_nodes: n,
-            statuses: statuses.iter().map(|(i, s)| (nodes[*i].name.clone(), s.clone())).collect(),
+            statuses: statuses
+                .iter()
+                .map(|(i, s)| (nodes[*i].name.clone(), s.clone()))
+                .collect(),
             pre_filter_msg: None,
             post_filter_msg: None,
         };
@@ -124,11 +152,19 @@ pub fn schedule_one(fw: &Framework, algo: &mut Algorithm, cache: &Cache, pod: &P
     }
     let evaluated = processed;
     if feasible.len() == 1 {
-        return Ok(Decision { node: feasible[0].name.clone(), evaluated, feasible: 1 });
+        return Ok(Decision {
+            node: feasible[0].name.clone(),
+            evaluated,
+            feasible: 1,
+        });
     }
     let scores = fw.run_scores(&mut state, pod, &feasible, nodes);
     let best = select_host(algo, &scores);
-    Ok(Decision { node: feasible[best].name.clone(), evaluated, feasible: feasible.len() })
+    Ok(Decision {
+        node: feasible[best].name.clone(),
+        evaluated,
+        feasible: feasible.len(),
+    })
 }
 
 /// Index of the highest score; ties broken uniformly at random (reservoir sampling).
@@ -159,7 +195,11 @@ fn post_filter(
     error: Option<String>,
 ) -> Box<Failure> {
     if error.is_some() {
-        return Box::new(Failure { fit, post_filter: None, error });
+        return Box::new(Failure {
+            fit,
+            post_filter: None,
+            error,
+        });
     }
     let input = PostFilterInput {
         framework: fw,
@@ -173,5 +213,9 @@ fn post_filter(
     if !status.is_success() && !status.message().is_empty() {
         fit.post_filter_msg = Some(status.message());
     }
-    Box::new(Failure { fit, post_filter: result.filter(|r| !r.nominated_node.is_empty()), error: None })
+    Box::new(Failure {
+        fit,
+        post_filter: result.filter(|r| !r.nominated_node.is_empty()),
+        error: None,
+    })
 }

@@ -55,7 +55,9 @@ impl Cache {
     }
 
     pub fn remove_node(&mut self, name: &str) {
-        let Some(i) = self.index.remove(name) else { return };
+        let Some(i) = self.index.remove(name) else {
+            return;
+        };
         let ni = self.nodes.swap_remove(i);
         if i < self.nodes.len() {
             self.index.insert(self.nodes[i].name.clone(), i);
@@ -94,7 +96,13 @@ impl Cache {
         if p.is_terminal() {
             return;
         }
-        self.pods.insert(p.key.clone(), PodState { node: node.clone(), assumed: false });
+        self.pods.insert(
+            p.key.clone(),
+            PodState {
+                node: node.clone(),
+                assumed: false,
+            },
+        );
         self.place(p, &node);
     }
 
@@ -111,7 +119,13 @@ impl Cache {
         if let Some(old) = self.pods.remove(&p.key) {
             self.unplace(&p.key, &old.node);
         }
-        self.pods.insert(p.key.clone(), PodState { node: node.to_string(), assumed: true });
+        self.pods.insert(
+            p.key.clone(),
+            PodState {
+                node: node.to_string(),
+                assumed: true,
+            },
+        );
         self.place(p, node);
     }
 

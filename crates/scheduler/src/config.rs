@@ -88,13 +88,20 @@ impl SchedulerConfig {
     /// Instantiate the profile's plugins from the registry.
     pub fn framework(&self) -> Result<Framework, Error> {
         let reg = registry();
-        let mut built: std::collections::HashMap<String, std::sync::Arc<dyn crate::framework::Plugin>> =
-            Default::default();
-        let mut get = |n: &str| -> Result<(&'static str, std::sync::Arc<dyn crate::framework::Plugin>), Error> {
+        let mut built: std::collections::HashMap<
+            String,
+            std::sync::Arc<dyn crate::framework::Plugin>,
+        > = Default::default();
+        let mut get = |n: &str| -> Result<
+            (&'static str, std::sync::Arc<dyn crate::framework::Plugin>),
+            Error,
+        > {
             let p = match built.get(n) {
                 Some(p) => p.clone(),
                 None => {
-                    let f = reg.get(n).ok_or_else(|| Error::UnknownPlugin(n.to_string()))?;
+                    let f = reg
+                        .get(n)
+                        .ok_or_else(|| Error::UnknownPlugin(n.to_string()))?;
                     let p = f();
                     built.insert(n.to_string(), p.clone());
                     p
@@ -103,7 +110,14 @@ impl SchedulerConfig {
             Ok((p.name(), p))
         };
         let check = |ok: bool, plugin: &str, point: &'static str| {
-            if ok { Ok(()) } else { Err(Error::NotAtPoint { plugin: plugin.to_string(), point }) }
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::NotAtPoint {
+                    plugin: plugin.to_string(),
+                    point,
+                })
+            }
         };
         let mut fw = Framework::default();
         for n in &self.plugins.pre_filter {

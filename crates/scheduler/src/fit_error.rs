@@ -12,7 +12,10 @@ pub fn histogram<'a>(reasons: impl IntoIterator<Item = &'a str>) -> String {
     for r in reasons {
         *counts.entry(r).or_default() += 1;
     }
-    let mut parts: Vec<String> = counts.into_iter().map(|(r, n)| format!("{n} {r}")).collect();
+    let mut parts: Vec<String> = counts
+        .into_iter()
+        .map(|(r, n)| format!("{n} {r}"))
+        .collect();
     parts.sort();
     parts.join(", ")
 }
@@ -35,7 +38,11 @@ impl fmt::Display for FitError {
         match &self.pre_filter_msg {
             Some(m) => write!(f, " {m}.")?,
             None => {
-                let h = histogram(self.statuses.iter().flat_map(|(_, s)| s.reasons.iter().map(String::as_str)));
+                let h = histogram(
+                    self.statuses
+                        .iter()
+                        .flat_map(|(_, s)| s.reasons.iter().map(String::as_str)),
+                );
                 write!(f, " {h}.")?
             }
         }
@@ -55,13 +62,19 @@ mod tests {
         let e = FitError {
             num_all_nodes: 3,
             statuses: vec![
-                ("a".into(), Status::unresolvable("node(s) had untolerated taint {node.kubernetes.io/unreachable: }")),
+                (
+                    "a".into(),
+                    Status::unresolvable(
+                        "node(s) had untolerated taint {node.kubernetes.io/unreachable: }",
+                    ),
+                ),
                 ("b".into(), Status::unschedulable("Insufficient cpu")),
                 ("c".into(), Status::unschedulable("Insufficient cpu")),
             ],
             pre_filter_msg: None,
             post_filter_msg: Some(
-                "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.".into(),
+                "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+                    .into(),
             ),
         };
         assert_eq!(

@@ -14,6 +14,8 @@ pub mod podinfo;
 pub mod queue;
 pub mod resources;
 pub mod run;
+#[cfg(test)]
+mod testutil;
 
 pub use config::{Plugins, SchedulerConfig};
 pub use error::Error;

@@ -68,7 +68,11 @@ impl PodInfo {
             for p in c.ports.iter().flatten() {
                 if let Some(hp) = p.host_port.filter(|hp| *hp > 0) {
                     host_ports.push(HostPort {
-                        ip: p.host_ip.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "0.0.0.0".into()),
+                        ip: p
+                            .host_ip
+                            .clone()
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or_else(|| "0.0.0.0".into()),
                         protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
                         port: hp,
                     });
@@ -78,9 +82,13 @@ impl PodInfo {
         let aff = spec.affinity.as_ref();
         let has_required_anti_affinity = aff
             .and_then(|a| a.pod_anti_affinity.as_ref())
-            .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .is_some_and(|t| !t.is_empty());
-        let has_affinity = aff.is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some());
+        let has_affinity =
+            aff.is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some());
         PodInfo {
             key: format!("{namespace}/{name}"),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
@@ -102,12 +110,15 @@ impl PodInfo {
     }
 
     pub fn labels(&self) -> &std::collections::BTreeMap<String, String> {
-        static EMPTY: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        static EMPTY: std::collections::BTreeMap<String, String> =
+            std::collections::BTreeMap::new();
         self.pod.metadata.labels.as_ref().unwrap_or(&EMPTY)
     }
 
     pub fn node_name(&self) -> &str {
-        self.spec().and_then(|s| s.node_name.as_deref()).unwrap_or("")
+        self.spec()
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or("")
     }
 
     pub fn scheduler_name(&self) -> &str {

@@ -103,7 +103,8 @@ impl SchedulingQueue {
     }
 
     fn backoff_expiry(&self, qp: &QueuedPod) -> Option<Instant> {
-        qp.last_attempt.map(|t| t + self.backoff_duration(qp.attempts))
+        qp.last_attempt
+            .map(|t| t + self.backoff_duration(qp.attempts))
     }
 
     fn put(&mut self, qp: QueuedPod, loc: Loc, now: Instant) {
@@ -128,11 +129,20 @@ impl SchedulingQueue {
             }),
             Loc::Backoff => {
                 let until = self.backoff_expiry(&qp).unwrap_or(now);
-                self.backoff.push(Reverse((until, self.generation, key.clone())));
+                self.backoff
+                    .push(Reverse((until, self.generation, key.clone())));
             }
             Loc::Unschedulable => {}
         }
-        self.entries.insert(key, Entry { qp, loc, generation: self.generation, since: now });
+        self.entries.insert(
+            key,
+            Entry {
+                qp,
+                loc,
+                generation: self.generation,
+                since: now,
+            },
+        );
     }
 
     fn take(&mut self, key: &str) -> Option<Entry> {
@@ -152,7 +162,12 @@ impl SchedulingQueue {
             e.qp.info = info;
             return;
         }
-        let qp = QueuedPod { info, attempts: 0, timestamp: now, last_attempt: None };
+        let qp = QueuedPod {
+            info,
+            attempts: 0,
+            timestamp: now,
+            last_attempt: None,
+        };
         self.put(qp, Loc::Active, now);
     }
 
@@ -248,7 +263,10 @@ impl SchedulingQueue {
     /// The next pod to schedule (highest priority, then oldest), if any is active.
     pub fn pop(&mut self) -> Option<QueuedPod> {
         while let Some(k) = self.active.pop() {
-            let live = self.entries.get(&k.key).is_some_and(|e| e.generation == k.generation && e.loc == Loc::Active);
+            let live = self
+                .entries
+                .get(&k.key)
+                .is_some_and(|e| e.generation == k.generation && e.loc == Loc::Active);
             if !live {
                 continue;
             }
@@ -256,7 +274,8 @@ impl SchedulingQueue {
             self.scheduling_cycle += 1;
             let mut qp = e.qp;
             qp.attempts += 1;
-            self.in_flight.insert(k.key, (self.scheduling_cycle, qp.timestamp));
+            self.in_flight
+                .insert(k.key, (self.scheduling_cycle, qp.timestamp));
             return Some(qp);
         }
         None
@@ -270,7 +289,9 @@ impl SchedulingQueue {
     /// A popped pod failed. Unless a move request came in while it was being scheduled, it
     /// waits in the unschedulable pool; errors and raced pods wait out their backoff.
     pub fn add_unschedulable(&mut self, mut qp: QueuedPod, error: bool, now: Instant) {
-        let Some((cycle, _)) = self.in_flight.remove(&qp.info.key) else { return };
+        let Some((cycle, _)) = self.in_flight.remove(&qp.info.key) else {
+            return;
+        };
         if self.entries.contains_key(&qp.info.key) {
             return;
         }

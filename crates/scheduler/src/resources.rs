@@ -157,8 +157,16 @@ pub fn non_zero_requests(spec: &PodSpec) -> (i64, i64) {
                 .is_some_and(|l| l.contains_key(n))
         };
         (
-            if has("cpu") { r.milli_cpu } else { DEFAULT_MILLI_CPU_REQUEST },
-            if has("memory") { r.memory } else { DEFAULT_MEMORY_REQUEST },
+            if has("cpu") {
+                r.milli_cpu
+            } else {
+                DEFAULT_MILLI_CPU_REQUEST
+            },
+            if has("memory") {
+                r.memory
+            } else {
+                DEFAULT_MEMORY_REQUEST
+            },
         )
     };
     let (mut cpu, mut mem) = (0, 0);

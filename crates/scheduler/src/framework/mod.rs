@@ -41,9 +41,17 @@ pub trait Plugin: Send + Sync {
 pub trait PreFilterPlugin: Send + Sync {
     fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[NodeInfo]) -> Status;
     /// Update the cycle state as if `other` were added to `node` (preemption, nominated pods).
-    fn add_pod(&self, _state: &mut CycleState, _pod: &PodInfo, _other: &PodInfo, _node: &NodeInfo) {}
+    fn add_pod(&self, _state: &mut CycleState, _pod: &PodInfo, _other: &PodInfo, _node: &NodeInfo) {
+    }
     /// Update the cycle state as if `other` were removed from `node`.
-    fn remove_pod(&self, _state: &mut CycleState, _pod: &PodInfo, _other: &PodInfo, _node: &NodeInfo) {}
+    fn remove_pod(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _other: &PodInfo,
+        _node: &NodeInfo,
+    ) {
+    }
 }
 
 /// Decides whether the pod can run on one node.
@@ -79,7 +87,13 @@ pub trait PostFilterPlugin: Send + Sync {
 /// Ranks feasible nodes.
 pub trait ScorePlugin: Send + Sync {
     /// Prepare per-cycle data; Skip means the plugin has no opinion on this pod.
-    fn pre_score(&self, _state: &mut CycleState, _pod: &PodInfo, _feasible: &[&NodeInfo], _all: &[NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        _state: &mut CycleState,
+        _pod: &PodInfo,
+        _feasible: &[&NodeInfo],
+        _all: &[NodeInfo],
+    ) -> Status {
         Status::success()
     }
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64;
@@ -89,7 +103,12 @@ pub trait ScorePlugin: Send + Sync {
 
 /// Makes the decision durable.
 pub trait BindPlugin: Send + Sync {
-    fn bind<'a>(&'a self, client: &'a kube::Client, pod: &'a PodInfo, node: &'a str) -> BoxFuture<'a, Status>;
+    fn bind<'a>(
+        &'a self,
+        client: &'a kube::Client,
+        pod: &'a PodInfo,
+        node: &'a str,
+    ) -> BoxFuture<'a, Status>;
 }
 
 /// The plugins of one profile, ordered per extension point, with score weights.
@@ -104,9 +123,16 @@ pub struct Framework {
 
 impl Framework {
     /// PreFilter of every plugin; the first rejection is returned with its plugin name.
-    pub fn run_pre_filter(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[NodeInfo]) -> Status {
+    pub fn run_pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        nodes: &[NodeInfo],
+    ) -> Status {
         for (name, p) in &self.pre_filters {
-            let Some(pf) = p.as_pre_filter() else { continue };
+            let Some(pf) = p.as_pre_filter() else {
+                continue;
+            };
             let s = pf.pre_filter(state, pod, nodes);
             match s.code {
                 Code::Success => {}
@@ -160,7 +186,13 @@ impl Framework {
         self.run_filters(state, pod, node)
     }
 
-    pub fn run_add_pod(&self, state: &mut CycleState, pod: &PodInfo, other: &PodInfo, node: &NodeInfo) {
+    pub fn run_add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &PodInfo,
+        node: &NodeInfo,
+    ) {
         for (name, p) in &self.pre_filters {
             if state.skip_filter.contains(name) {
                 continue;
@@ -171,7 +203,13 @@ impl Framework {
         }
     }
 
-    pub fn run_remove_pod(&self, state: &mut CycleState, pod: &PodInfo, other: &PodInfo, node: &NodeInfo) {
+    pub fn run_remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        other: &PodInfo,
+        node: &NodeInfo,
+    ) {
         for (name, p) in &self.pre_filters {
             if state.skip_filter.contains(name) {
                 continue;
@@ -183,7 +221,13 @@ impl Framework {
     }
 
     /// Weighted sum of normalized scores for each feasible node.
-    pub fn run_scores(&self, state: &mut CycleState, pod: &PodInfo, feasible: &[&NodeInfo], all: &[NodeInfo]) -> Vec<i64> {
+    pub fn run_scores(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        feasible: &[&NodeInfo],
+        all: &[NodeInfo],
+    ) -> Vec<i64> {
         let mut total = vec![0i64; feasible.len()];
         let mut scores = vec![0i64; feasible.len()];
         for (name, p, weight) in &self.scores {
@@ -203,10 +247,15 @@ impl Framework {
         total
     }
 
-    pub fn run_post_filter(&self, input: &PostFilterInput<'_>) -> (Option<PostFilterResult>, Status) {
+    pub fn run_post_filter(
+        &self,
+        input: &PostFilterInput<'_>,
+    ) -> (Option<PostFilterResult>, Status) {
         let mut last = Status::unschedulable("");
         for (name, p) in &self.post_filters {
-            let Some(pf) = p.as_post_filter() else { continue };
+            let Some(pf) = p.as_post_filter() else {
+                continue;
+            };
             let (r, s) = pf.post_filter(input);
             if s.is_success() {
                 return (r, s);

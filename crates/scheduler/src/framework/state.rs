@@ -35,7 +35,11 @@ pub struct CycleState {
 impl Clone for CycleState {
     fn clone(&self) -> Self {
         CycleState {
-            data: self.data.iter().map(|(k, v)| (*k, (**v).clone_box())).collect(),
+            data: self
+                .data
+                .iter()
+                .map(|(k, v)| (*k, (**v).clone_box()))
+                .collect(),
             skip_filter: self.skip_filter.clone(),
             skip_score: self.skip_score.clone(),
         }
@@ -48,10 +52,14 @@ impl CycleState {
     }
 
     pub fn read<T: 'static>(&self, key: &'static str) -> Option<&T> {
-        self.data.get(key).and_then(|b| (**b).as_any().downcast_ref())
+        self.data
+            .get(key)
+            .and_then(|b| (**b).as_any().downcast_ref())
     }
 
     pub fn read_mut<T: 'static>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.data.get_mut(key).and_then(|b| (**b).as_any_mut().downcast_mut())
+        self.data
+            .get_mut(key)
+            .and_then(|b| (**b).as_any_mut().downcast_mut())
     }
 }

@@ -24,15 +24,27 @@ pub struct Status {
 
 impl Status {
     pub fn success() -> Status {
-        Status { code: Code::Success, reasons: vec![], plugin: "" }
+        Status {
+            code: Code::Success,
+            reasons: vec![],
+            plugin: "",
+        }
     }
 
     pub fn skip() -> Status {
-        Status { code: Code::Skip, reasons: vec![], plugin: "" }
+        Status {
+            code: Code::Skip,
+            reasons: vec![],
+            plugin: "",
+        }
     }
 
     pub fn new(code: Code, reason: impl Into<String>) -> Status {
-        Status { code, reasons: vec![reason.into()], plugin: "" }
+        Status {
+            code,
+            reasons: vec![reason.into()],
+            plugin: "",
+        }
     }
 
     pub fn unschedulable(reason: impl Into<String>) -> Status {
@@ -62,7 +74,10 @@ impl Status {
 
     /// Unschedulable of either kind.
     pub fn is_rejected(&self) -> bool {
-        matches!(self.code, Code::Unschedulable | Code::UnschedulableAndUnresolvable)
+        matches!(
+            self.code,
+            Code::Unschedulable | Code::UnschedulableAndUnresolvable
+        )
     }
 
     pub fn message(&self) -> String {

@@ -45,7 +45,9 @@ impl Term {
 
     /// The (key, value) pair of the node for this term's topology key.
     pub fn pair<'a>(&self, labels: &'a BTreeMap<String, String>) -> Option<(String, &'a String)> {
-        labels.get(&self.topology_key).map(|v| (self.topology_key.clone(), v))
+        labels
+            .get(&self.topology_key)
+            .map(|v| (self.topology_key.clone(), v))
     }
 }
 
@@ -61,22 +63,42 @@ pub struct PodTerms {
 impl PodTerms {
     pub fn of(pod: &PodInfo) -> PodTerms {
         let mut out = PodTerms::default();
-        let Some(aff) = pod.spec().and_then(|s| s.affinity.as_ref()) else { return out };
+        let Some(aff) = pod.spec().and_then(|s| s.affinity.as_ref()) else {
+            return out;
+        };
         let ns = pod.namespace.as_str();
         if let Some(a) = &aff.pod_affinity {
-            for t in a.required_during_scheduling_ignored_during_execution.iter().flatten() {
+            for t in a
+                .required_during_scheduling_ignored_during_execution
+                .iter()
+                .flatten()
+            {
                 out.required_affinity.push(Term::new(t, ns, 1));
             }
-            for w in a.preferred_during_scheduling_ignored_during_execution.iter().flatten() {
-                out.preferred_affinity.push(Term::new(&w.pod_affinity_term, ns, w.weight as i64));
+            for w in a
+                .preferred_during_scheduling_ignored_during_execution
+                .iter()
+                .flatten()
+            {
+                out.preferred_affinity
+                    .push(Term::new(&w.pod_affinity_term, ns, w.weight as i64));
             }
         }
         if let Some(a) = &aff.pod_anti_affinity {
-            for t in a.required_during_scheduling_ignored_during_execution.iter().flatten() {
+            for t in a
+                .required_during_scheduling_ignored_during_execution
+                .iter()
+                .flatten()
+            {
                 out.required_anti.push(Term::new(t, ns, 1));
             }
-            for w in a.preferred_during_scheduling_ignored_during_execution.iter().flatten() {
-                out.preferred_anti.push(Term::new(&w.pod_affinity_term, ns, w.weight as i64));
+            for w in a
+                .preferred_during_scheduling_ignored_during_execution
+                .iter()
+                .flatten()
+            {
+                out.preferred_anti
+                    .push(Term::new(&w.pod_affinity_term, ns, w.weight as i64));
             }
         }
         out

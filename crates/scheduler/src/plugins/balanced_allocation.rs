@@ -26,8 +26,14 @@ fn fraction(requested: i64, capacity: i64) -> f64 {
 
 impl ScorePlugin for BalancedAllocation {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
-        let cpu = fraction(node.requested.milli_cpu + pod.requests.milli_cpu, node.allocatable.milli_cpu);
-        let mem = fraction(node.requested.memory + pod.requests.memory, node.allocatable.memory);
+        let cpu = fraction(
+            node.requested.milli_cpu + pod.requests.milli_cpu,
+            node.allocatable.milli_cpu,
+        );
+        let mem = fraction(
+            node.requested.memory + pod.requests.memory,
+            node.allocatable.memory,
+        );
         // Standard deviation of two fractions is half their distance.
         let std = (cpu - mem).abs() / 2.0;
         ((1.0 - std) * MAX_NODE_SCORE as f64) as i64

@@ -30,20 +30,32 @@ pub fn binding(pod: &PodInfo, node: &str) -> Binding {
             uid: Some(pod.uid.clone()).filter(|u| !u.is_empty()),
             ..Default::default()
         },
-        target: ObjectReference { kind: Some("Node".into()), name: Some(node.into()), ..Default::default() },
+        target: ObjectReference {
+            kind: Some("Node".into()),
+            name: Some(node.into()),
+            ..Default::default()
+        },
     }
 }
 
 impl BindPlugin for DefaultBinder {
-    fn bind<'a>(&'a self, client: &'a kube::Client, pod: &'a PodInfo, node: &'a str) -> BoxFuture<'a, Status> {
+    fn bind<'a>(
+        &'a self,
+        client: &'a kube::Client,
+        pod: &'a PodInfo,
+        node: &'a str,
+    ) -> BoxFuture<'a, Status> {
         Box::pin(async move {
             let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace);
             let body = binding(pod, node);
             let pp = PostParams::default();
-            let req = api.create_subresource::<_, serde_json::Value>("binding", &pod.name, &pp, &body);
+            let req =
+                api.create_subresource::<_, serde_json::Value>("binding", &pod.name, &pp, &body);
             match req.await {
                 Ok(_) => Status::success(),
-                Err(kube::Error::Api(s)) if s.code == 409 => Status::new(crate::framework::Code::Skip, s.message),
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    Status::new(crate::framework::Code::Skip, s.message)
+                }
                 Err(e) => Status::error(e.to_string()),
             }
         })

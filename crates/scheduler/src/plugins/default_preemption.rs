@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use crate::fit_error::histogram;
-use crate::framework::{Code, CycleState, Framework, Plugin, PostFilterInput, PostFilterPlugin, PostFilterResult, Status};
+use crate::framework::{
+    Code, CycleState, Framework, Plugin, PostFilterInput, PostFilterPlugin, PostFilterResult,
+    Status,
+};
 use crate::{nodeinfo::NodeInfo, podinfo::PodInfo};
 
 pub const NAME: &str = "DefaultPreemption";
@@ -31,7 +34,9 @@ pub struct Candidate {
 
 /// More important first: higher priority, then earlier start.
 fn importance(a: &PodInfo, b: &PodInfo) -> std::cmp::Ordering {
-    b.priority.cmp(&a.priority).then_with(|| a.start_time().cmp(&b.start_time()))
+    b.priority
+        .cmp(&a.priority)
+        .then_with(|| a.start_time().cmp(&b.start_time()))
 }
 
 /// The fewest lower-priority pods to remove from `node` for `pod` to fit, or None.
@@ -44,12 +49,20 @@ pub fn select_victims(
 ) -> Option<Vec<Arc<PodInfo>>> {
     let mut ni = node.clone();
     let mut st = state.clone();
-    let mut potential: Vec<Arc<PodInfo>> = node.pods.iter().filter(|p| p.priority < pod.priority).cloned().collect();
+    let mut potential: Vec<Arc<PodInfo>> = node
+        .pods
+        .iter()
+        .filter(|p| p.priority < pod.priority)
+        .cloned()
+        .collect();
     for v in &potential {
         ni.remove_pod(&v.key);
         fw.run_remove_pod(&mut st, pod, v, &ni);
     }
-    if !fw.run_filters_with_nominated(&st, pod, &ni, nominated).is_success() {
+    if !fw
+        .run_filters_with_nominated(&st, pod, &ni, nominated)
+        .is_success()
+    {
         return None;
     }
     potential.sort_by(|a, b| importance(a, b));
@@ -57,7 +70,10 @@ pub fn select_victims(
     for v in potential {
         ni.add_pod(v.clone());
         fw.run_add_pod(&mut st, pod, &v, &ni);
-        if !fw.run_filters_with_nominated(&st, pod, &ni, nominated).is_success() {
+        if !fw
+            .run_filters_with_nominated(&st, pod, &ni, nominated)
+            .is_success()
+        {
             ni.remove_pod(&v.key);
             fw.run_remove_pod(&mut st, pod, &v, &ni);
             victims.push(v);
@@ -70,9 +86,23 @@ pub fn select_victims(
 /// priorities, fewest victims, latest start among the highest-priority victims, first found.
 pub fn pick_one(cands: &[Candidate]) -> Option<&Candidate> {
     let key = |c: &Candidate| {
-        let top = c.victims.iter().map(|v| v.priority).max().unwrap_or(i32::MIN);
-        let sum: i64 = c.victims.iter().map(|v| v.priority as i64 + i32::MAX as i64 + 1).sum();
-        let earliest_top = c.victims.iter().filter(|v| v.priority == top).filter_map(|v| v.start_time()).min();
+        let top = c
+            .victims
+            .iter()
+            .map(|v| v.priority)
+            .max()
+            .unwrap_or(i32::MIN);
+        let sum: i64 = c
+            .victims
+            .iter()
+            .map(|v| v.priority as i64 + i32::MAX as i64 + 1)
+            .sum();
+        let earliest_top = c
+            .victims
+            .iter()
+            .filter(|v| v.priority == top)
+            .filter_map(|v| v.start_time())
+            .min();
         (top, sum, c.victims.len(), std::cmp::Reverse(earliest_top))
     };
     cands.iter().min_by_key(|c| key(c))
@@ -89,10 +119,17 @@ impl PostFilterPlugin for DefaultPreemption {
         if spec.and_then(|s| s.preemption_policy.as_deref()) == Some("Never") {
             return fail("not eligible due to preemptionPolicy=Never.".into());
         }
-        let nominated_node = pod.pod.status.as_ref().and_then(|s| s.nominated_node_name.as_deref());
+        let nominated_node = pod
+            .pod
+            .status
+            .as_ref()
+            .and_then(|s| s.nominated_node_name.as_deref());
         if let Some(nn) = nominated_node.filter(|n| !n.is_empty())
             && let Some(ni) = input.nodes.iter().find(|n| n.name == nn)
-            && ni.pods.iter().any(|p| p.terminating && p.priority < pod.priority)
+            && ni
+                .pods
+                .iter()
+                .any(|p| p.terminating && p.priority < pod.priority)
         {
             return fail("not eligible due to a terminating pod on the nominated node.".into());
         }
@@ -104,14 +141,25 @@ impl PostFilterPlugin for DefaultPreemption {
                 continue;
             }
             let node = &input.nodes[*idx];
-            let nominated = input.nominated.get(&node.name).map(Vec::as_slice).unwrap_or(&[]);
+            let nominated = input
+                .nominated
+                .get(&node.name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             match select_victims(input.framework, input.state, pod, node, nominated) {
-                Some(victims) => cands.push(Candidate { node: *idx, victims }),
+                Some(victims) => cands.push(Candidate {
+                    node: *idx,
+                    victims,
+                }),
                 None => reasons.push(NO_VICTIMS),
             }
         }
         let Some(best) = pick_one(&cands) else {
-            return fail(format!("0/{} nodes are available: {}.", input.nodes.len(), histogram(reasons)));
+            return fail(format!(
+                "0/{} nodes are available: {}.",
+                input.nodes.len(),
+                histogram(reasons)
+            ));
         };
         let node = &input.nodes[best.node];
         let clear = input

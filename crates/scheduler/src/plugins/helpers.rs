@@ -61,7 +61,9 @@ fn requirement_matches(r: &NodeSelectorRequirement, value: Option<&String>) -> b
         "Exists" => value.is_some(),
         "DoesNotExist" => value.is_none(),
         "Gt" | "Lt" => {
-            let (Some(v), [bound]) = (value, values) else { return false };
+            let (Some(v), [bound]) = (value, values) else {
+                return false;
+            };
             match (v.parse::<i64>(), bound.parse::<i64>()) {
                 (Ok(v), Ok(b)) if r.operator == "Gt" => v > b,
                 (Ok(v), Ok(b)) => v < b,
@@ -73,15 +75,23 @@ fn requirement_matches(r: &NodeSelectorRequirement, value: Option<&String>) -> b
 }
 
 /// One NodeSelectorTerm: all expressions and fields must match; an empty term matches nothing.
-pub fn term_matches(t: &NodeSelectorTerm, labels: &BTreeMap<String, String>, node_name: &str) -> bool {
+pub fn term_matches(
+    t: &NodeSelectorTerm,
+    labels: &BTreeMap<String, String>,
+    node_name: &str,
+) -> bool {
     let exprs = t.match_expressions.as_deref().unwrap_or(&[]);
     let fields = t.match_fields.as_deref().unwrap_or(&[]);
     if exprs.is_empty() && fields.is_empty() {
         return false;
     }
     let name = node_name.to_string();
-    exprs.iter().all(|r| requirement_matches(r, labels.get(&r.key)))
-        && fields.iter().all(|r| r.key == "metadata.name" && requirement_matches(r, Some(&name)))
+    exprs
+        .iter()
+        .all(|r| requirement_matches(r, labels.get(&r.key)))
+        && fields
+            .iter()
+            .all(|r| r.key == "metadata.name" && requirement_matches(r, Some(&name)))
 }
 
 #[cfg(test)]
@@ -91,22 +101,45 @@ mod tests {
 
     #[test]
     fn toleration_rules() {
-        let taint: Taint = serde_json::from_value(json!({"key": "k", "value": "v", "effect": "NoSchedule"})).expect("taint");
+        let taint: Taint =
+            serde_json::from_value(json!({"key": "k", "value": "v", "effect": "NoSchedule"}))
+                .expect("taint");
         let tol = |v| serde_json::from_value::<Toleration>(v).expect("toleration");
         assert!(tolerates(&tol(json!({"key": "k", "value": "v"})), &taint));
         assert!(tolerates(&tol(json!({"operator": "Exists"})), &taint));
         assert!(!tolerates(&tol(json!({"key": "k", "value": "w"})), &taint));
-        assert!(!tolerates(&tol(json!({"key": "k", "operator": "Exists", "effect": "NoExecute"})), &taint));
+        assert!(!tolerates(
+            &tol(json!({"key": "k", "operator": "Exists", "effect": "NoExecute"})),
+            &taint
+        ));
     }
 
     #[test]
     fn node_selector_operators() {
         let labels: BTreeMap<String, String> = [("gen".to_string(), "5".to_string())].into();
-        let term = |e| serde_json::from_value::<NodeSelectorTerm>(json!({"matchExpressions": [e]})).expect("term");
-        assert!(term_matches(&term(json!({"key": "gen", "operator": "Gt", "values": ["4"]})), &labels, "n"));
-        assert!(!term_matches(&term(json!({"key": "gen", "operator": "Lt", "values": ["4"]})), &labels, "n"));
-        assert!(term_matches(&term(json!({"key": "x", "operator": "DoesNotExist"})), &labels, "n"));
-        let f: NodeSelectorTerm = serde_json::from_value(json!({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n"]}]})).expect("term");
+        let term = |e| {
+            serde_json::from_value::<NodeSelectorTerm>(json!({"matchExpressions": [e]}))
+                .expect("term")
+        };
+        assert!(term_matches(
+            &term(json!({"key": "gen", "operator": "Gt", "values": ["4"]})),
+            &labels,
+            "n"
+        ));
+        assert!(!term_matches(
+            &term(json!({"key": "gen", "operator": "Lt", "values": ["4"]})),
+            &labels,
+            "n"
+        ));
+        assert!(term_matches(
+            &term(json!({"key": "x", "operator": "DoesNotExist"})),
+            &labels,
+            "n"
+        ));
+        let f: NodeSelectorTerm = serde_json::from_value(
+            json!({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n"]}]}),
+        )
+        .expect("term");
         assert!(term_matches(&f, &labels, "n") && !term_matches(&f, &labels, "m"));
         assert!(!term_matches(&NodeSelectorTerm::default(), &labels, "n"));
     }

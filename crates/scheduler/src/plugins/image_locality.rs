@@ -40,8 +40,16 @@ struct Spread {
 const KEY: &str = "PreScoreImageLocality";
 
 impl ScorePlugin for ImageLocality {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], all: &[NodeInfo]) -> Status {
-        let Some(spec) = pod.spec() else { return Status::skip() };
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &[&NodeInfo],
+        all: &[NodeInfo],
+    ) -> Status {
+        let Some(spec) = pod.spec() else {
+            return Status::skip();
+        };
         let names: Vec<String> = spec
             .init_containers
             .iter()
@@ -60,12 +68,20 @@ impl ScorePlugin for ImageLocality {
                 (i, n)
             })
             .collect();
-        state.write(KEY, Spread { images, total_nodes: all.len() });
+        state.write(
+            KEY,
+            Spread {
+                images,
+                total_nodes: all.len(),
+            },
+        );
         Status::success()
     }
 
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
-        let Some(s) = state.read::<Spread>(KEY) else { return 0 };
+        let Some(s) = state.read::<Spread>(KEY) else {
+            return 0;
+        };
         let containers = pod.spec().map(|s| s.containers.len()).unwrap_or(1).max(1) as i64;
         let sum: i64 = s
             .images

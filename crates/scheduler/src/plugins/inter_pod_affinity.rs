@@ -4,13 +4,16 @@
 use std::collections::HashMap;
 
 use super::affinity_terms::{PodTerms, Term};
-use crate::framework::{CycleState, FilterPlugin, MAX_NODE_SCORE, Plugin, PreFilterPlugin, ScorePlugin, Status};
+use crate::framework::{
+    CycleState, FilterPlugin, MAX_NODE_SCORE, Plugin, PreFilterPlugin, ScorePlugin, Status,
+};
 use crate::{nodeinfo::NodeInfo, podinfo::PodInfo};
 
 pub const NAME: &str = "InterPodAffinity";
 pub const AFFINITY_REASON: &str = "node(s) didn't match pod affinity rules";
 pub const ANTI_AFFINITY_REASON: &str = "node(s) didn't match pod anti-affinity rules";
-pub const EXISTING_ANTI_AFFINITY_REASON: &str = "node(s) didn't satisfy existing pods anti-affinity rules";
+pub const EXISTING_ANTI_AFFINITY_REASON: &str =
+    "node(s) didn't satisfy existing pods anti-affinity rules";
 /// Weight of an existing pod's required affinity term when scoring (upstream's default 1).
 const HARD_POD_AFFINITY_WEIGHT: i64 = 1;
 
@@ -58,7 +61,9 @@ fn account(s: &mut FilterState, pod: &PodInfo, other: &PodInfo, node: &NodeInfo,
             }
         }
     }
-    if !s.terms.required_affinity.is_empty() && s.terms.required_affinity.iter().all(|t| t.matches(other)) {
+    if !s.terms.required_affinity.is_empty()
+        && s.terms.required_affinity.iter().all(|t| t.matches(other))
+    {
         for t in &s.terms.required_affinity {
             bump(&mut s.affinity, t, node, by);
         }
@@ -74,10 +79,17 @@ impl PreFilterPlugin for InterPodAffinity {
     fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[NodeInfo]) -> Status {
         let terms = PodTerms::of(pod);
         let own = !terms.required_affinity.is_empty() || !terms.required_anti.is_empty();
-        if !own && nodes.iter().all(|n| n.pods_with_required_anti_affinity == 0) {
+        if !own
+            && nodes
+                .iter()
+                .all(|n| n.pods_with_required_anti_affinity == 0)
+        {
             return Status::skip();
         }
-        let mut s = FilterState { terms, ..Default::default() };
+        let mut s = FilterState {
+            terms,
+            ..Default::default()
+        };
         for n in nodes {
             if !own && n.pods_with_required_anti_affinity == 0 {
                 continue;
@@ -105,9 +117,14 @@ impl PreFilterPlugin for InterPodAffinity {
 
 impl FilterPlugin for InterPodAffinity {
     fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let Some(s) = state.read::<FilterState>(FKEY) else { return Status::success() };
+        let Some(s) = state.read::<FilterState>(FKEY) else {
+            return Status::success();
+        };
         let labels = node.labels();
-        if s.existing_anti.iter().any(|((k, v), n)| *n > 0 && labels.get(k) == Some(v)) {
+        if s.existing_anti
+            .iter()
+            .any(|((k, v), n)| *n > 0 && labels.get(k) == Some(v))
+        {
             return Status::unschedulable(EXISTING_ANTI_AFFINITY_REASON);
         }
         for t in &s.terms.required_anti {
@@ -146,7 +163,13 @@ fn add_score(c: &mut Counts, t: &Term, node: &NodeInfo, w: i64) {
 }
 
 impl ScorePlugin for InterPodAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], all: &[NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &[&NodeInfo],
+        all: &[NodeInfo],
+    ) -> Status {
         let terms = PodTerms::of(pod);
         let own = !terms.preferred_affinity.is_empty() || !terms.preferred_anti.is_empty();
         if !own && all.iter().all(|n| n.pods_with_affinity == 0) {
@@ -193,9 +216,14 @@ impl ScorePlugin for InterPodAffinity {
     }
 
     fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> i64 {
-        let Some(s) = state.read::<Counts>(SKEY) else { return 0 };
+        let Some(s) = state.read::<Counts>(SKEY) else {
+            return 0;
+        };
         let labels = node.labels();
-        s.iter().filter(|((k, v), _)| labels.get(k) == Some(v)).map(|(_, w)| *w).sum()
+        s.iter()
+            .filter(|((k, v), _)| labels.get(k) == Some(v))
+            .map(|(_, w)| *w)
+            .sum()
     }
 
     fn normalize(&self, _: &CycleState, scores: &mut [i64]) {
@@ -204,7 +232,11 @@ impl ScorePlugin for InterPodAffinity {
             scores.iter().copied().max().unwrap_or(0),
         );
         for s in scores.iter_mut() {
-            *s = if max > min { MAX_NODE_SCORE * (*s - min) / (max - min) } else { 0 };
+            *s = if max > min {
+                MAX_NODE_SCORE * (*s - min) / (max - min)
+            } else {
+                0
+            };
         }
     }
 }

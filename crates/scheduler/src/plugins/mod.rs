@@ -30,16 +30,36 @@ pub type Factory = fn() -> Arc<dyn Plugin>;
 pub fn registry() -> BTreeMap<&'static str, Factory> {
     let mut r: BTreeMap<&'static str, Factory> = BTreeMap::new();
     r.insert(node_name::NAME, || Arc::new(node_name::NodeName));
-    r.insert(node_unschedulable::NAME, || Arc::new(node_unschedulable::NodeUnschedulable));
-    r.insert(node_resources_fit::NAME, || Arc::new(node_resources_fit::NodeResourcesFit));
-    r.insert(balanced_allocation::NAME, || Arc::new(balanced_allocation::BalancedAllocation));
-    r.insert(node_affinity::NAME, || Arc::new(node_affinity::NodeAffinity));
-    r.insert(taint_toleration::NAME, || Arc::new(taint_toleration::TaintToleration));
-    r.insert(inter_pod_affinity::NAME, || Arc::new(inter_pod_affinity::InterPodAffinity));
-    r.insert(pod_topology_spread::NAME, || Arc::new(pod_topology_spread::PodTopologySpread));
+    r.insert(node_unschedulable::NAME, || {
+        Arc::new(node_unschedulable::NodeUnschedulable)
+    });
+    r.insert(node_resources_fit::NAME, || {
+        Arc::new(node_resources_fit::NodeResourcesFit)
+    });
+    r.insert(balanced_allocation::NAME, || {
+        Arc::new(balanced_allocation::BalancedAllocation)
+    });
+    r.insert(node_affinity::NAME, || {
+        Arc::new(node_affinity::NodeAffinity)
+    });
+    r.insert(taint_toleration::NAME, || {
+        Arc::new(taint_toleration::TaintToleration)
+    });
+    r.insert(inter_pod_affinity::NAME, || {
+        Arc::new(inter_pod_affinity::InterPodAffinity)
+    });
+    r.insert(pod_topology_spread::NAME, || {
+        Arc::new(pod_topology_spread::PodTopologySpread)
+    });
     r.insert(node_ports::NAME, || Arc::new(node_ports::NodePorts));
-    r.insert(image_locality::NAME, || Arc::new(image_locality::ImageLocality));
-    r.insert(default_preemption::NAME, || Arc::new(default_preemption::DefaultPreemption));
-    r.insert(default_binder::NAME, || Arc::new(default_binder::DefaultBinder));
+    r.insert(image_locality::NAME, || {
+        Arc::new(image_locality::ImageLocality)
+    });
+    r.insert(default_preemption::NAME, || {
+        Arc::new(default_preemption::DefaultPreemption)
+    });
+    r.insert(default_binder::NAME, || {
+        Arc::new(default_binder::DefaultBinder)
+    });
     r
 }

@@ -35,28 +35,51 @@ pub fn required_matches(pod: &PodInfo, node: &NodeInfo) -> bool {
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref());
+        .and_then(|a| {
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        });
     match req {
-        Some(r) => r.node_selector_terms.iter().any(|t| term_matches(t, labels, &node.name)),
+        Some(r) => r
+            .node_selector_terms
+            .iter()
+            .any(|t| term_matches(t, labels, &node.name)),
         None => true,
     }
 }
 
 impl FilterPlugin for NodeAffinity {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        if required_matches(pod, node) { Status::success() } else { Status::unresolvable(REASON) }
+        if required_matches(pod, node) {
+            Status::success()
+        } else {
+            Status::unresolvable(REASON)
+        }
     }
 }
 
 impl ScorePlugin for NodeAffinity {
-    fn pre_score(&self, _: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], _: &[NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        _: &mut CycleState,
+        pod: &PodInfo,
+        _: &[&NodeInfo],
+        _: &[NodeInfo],
+    ) -> Status {
         let has = pod
             .spec()
             .and_then(|s| s.affinity.as_ref())
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .is_some_and(|p| !p.is_empty());
-        if has { Status::success() } else { Status::skip() }
+        if has {
+            Status::success()
+        } else {
+            Status::skip()
+        }
     }
 
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
@@ -64,7 +87,10 @@ impl ScorePlugin for NodeAffinity {
             .spec()
             .and_then(|s| s.affinity.as_ref())
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_deref())
+            .and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_deref()
+            })
             .unwrap_or(&[]);
         prefs
             .iter()

@@ -1,7 +1,7 @@
 //! NodeName: a pod that names a node runs only there.
 
 use crate::framework::{FilterPlugin, Plugin, Status};
-use crate::{nodeinfo::NodeInfo, podinfo::PodInfo, framework::CycleState};
+use crate::{framework::CycleState, nodeinfo::NodeInfo, podinfo::PodInfo};
 
 pub const NAME: &str = "NodeName";
 pub const REASON: &str = "node(s) didn't match the requested node name";

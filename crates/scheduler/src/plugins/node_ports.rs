@@ -23,6 +23,10 @@ impl FilterPlugin for NodePorts {
             .host_ports
             .iter()
             .any(|want| node.used_ports.iter().any(|u| u.conflicts(want)));
-        if clash { Status::unschedulable(REASON) } else { Status::success() }
+        if clash {
+            Status::unschedulable(REASON)
+        } else {
+            Status::success()
+        }
     }
 }

@@ -37,7 +37,9 @@ pub fn insufficient(pod: &PodInfo, node: &NodeInfo) -> Vec<String> {
     if want.memory > 0 && want.memory > a.memory - r.memory {
         out.push("Insufficient memory".into());
     }
-    if want.ephemeral_storage > 0 && want.ephemeral_storage > a.ephemeral_storage - r.ephemeral_storage {
+    if want.ephemeral_storage > 0
+        && want.ephemeral_storage > a.ephemeral_storage - r.ephemeral_storage
+    {
         out.push("Insufficient ephemeral-storage".into());
     }
     for (name, v) in &want.scalar {
@@ -54,7 +56,11 @@ impl FilterPlugin for NodeResourcesFit {
         if reasons.is_empty() {
             Status::success()
         } else {
-            Status { code: crate::framework::Code::Unschedulable, reasons, plugin: NAME }
+            Status {
+                code: crate::framework::Code::Unschedulable,
+                reasons,
+                plugin: NAME,
+            }
         }
     }
 }
@@ -68,8 +74,14 @@ fn least_allocated(requested: i64, capacity: i64) -> i64 {
 
 impl ScorePlugin for NodeResourcesFit {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
-        let cpu = least_allocated(node.non_zero_requested.0 + pod.non_zero.0, node.allocatable.milli_cpu);
-        let mem = least_allocated(node.non_zero_requested.1 + pod.non_zero.1, node.allocatable.memory);
+        let cpu = least_allocated(
+            node.non_zero_requested.0 + pod.non_zero.0,
+            node.allocatable.milli_cpu,
+        );
+        let mem = least_allocated(
+            node.non_zero_requested.1 + pod.non_zero.1,
+            node.allocatable.memory,
+        );
         (cpu + mem) / 2
     }
 }

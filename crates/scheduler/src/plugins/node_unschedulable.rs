@@ -26,8 +26,15 @@ impl FilterPlugin for NodeUnschedulable {
         if !node.unschedulable {
             return Status::success();
         }
-        let taint = Taint { key: TAINT_KEY.into(), effect: "NoSchedule".into(), ..Default::default() };
-        let tols = pod.spec().and_then(|s| s.tolerations.as_deref()).unwrap_or(&[]);
+        let taint = Taint {
+            key: TAINT_KEY.into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        };
+        let tols = pod
+            .spec()
+            .and_then(|s| s.tolerations.as_deref())
+            .unwrap_or(&[]);
         if tolerated(tols, &taint) {
             Status::success()
         } else {

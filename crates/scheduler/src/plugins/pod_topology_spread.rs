@@ -8,12 +8,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 
 use super::helpers::{selector_matches, tolerated};
 use super::node_affinity::required_matches;
-use crate::framework::{CycleState, FilterPlugin, MAX_NODE_SCORE, Plugin, PreFilterPlugin, ScorePlugin, Status};
+use crate::framework::{
+    CycleState, FilterPlugin, MAX_NODE_SCORE, Plugin, PreFilterPlugin, ScorePlugin, Status,
+};
 use crate::{nodeinfo::NodeInfo, podinfo::PodInfo};
 
 pub const NAME: &str = "PodTopologySpread";
 pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
-pub const MISSING_LABEL_REASON: &str = "node(s) didn't match pod topology spread constraints (missing required label)";
+pub const MISSING_LABEL_REASON: &str =
+    "node(s) didn't match pod topology spread constraints (missing required label)";
 
 pub struct PodTopologySpread;
 
@@ -46,8 +49,10 @@ struct Constraint {
 }
 
 fn constraints(pod: &PodInfo, when: &str) -> Vec<Constraint> {
-    let list: &[TopologySpreadConstraint] =
-        pod.spec().and_then(|s| s.topology_spread_constraints.as_deref()).unwrap_or(&[]);
+    let list: &[TopologySpreadConstraint] = pod
+        .spec()
+        .and_then(|s| s.topology_spread_constraints.as_deref())
+        .unwrap_or(&[]);
     list.iter()
         .filter(|c| c.when_unsatisfiable == when)
         .map(|c| {
@@ -55,11 +60,13 @@ fn constraints(pod: &PodInfo, when: &str) -> Vec<Constraint> {
             if let Some(sel) = selector.as_mut() {
                 for k in c.match_label_keys.iter().flatten() {
                     if let Some(v) = pod.labels().get(k) {
-                        sel.match_expressions.get_or_insert_default().push(LabelSelectorRequirement {
-                            key: k.clone(),
-                            operator: "In".into(),
-                            values: Some(vec![v.clone()]),
-                        });
+                        sel.match_expressions.get_or_insert_default().push(
+                            LabelSelectorRequirement {
+                                key: k.clone(),
+                                operator: "In".into(),
+                                values: Some(vec![v.clone()]),
+                            },
+                        );
                     }
                 }
             }
@@ -86,8 +93,15 @@ fn eligible(pod: &PodInfo, node: &NodeInfo, cs: &[Constraint]) -> bool {
         return false;
     }
     if cs.iter().any(|c| c.honor_taints) {
-        let tols = pod.spec().and_then(|s| s.tolerations.as_deref()).unwrap_or(&[]);
-        if node.taints.iter().any(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerated(tols, t)) {
+        let tols = pod
+            .spec()
+            .and_then(|s| s.tolerations.as_deref())
+            .unwrap_or(&[]);
+        if node
+            .taints
+            .iter()
+            .any(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerated(tols, t))
+        {
             return false;
         }
     }
@@ -95,7 +109,9 @@ fn eligible(pod: &PodInfo, node: &NodeInfo, cs: &[Constraint]) -> bool {
 }
 
 fn matches(c: &Constraint, pod: &PodInfo, other: &PodInfo) -> bool {
-    other.namespace == pod.namespace && !other.terminating && selector_matches(c.selector.as_ref(), other.labels())
+    other.namespace == pod.namespace
+        && !other.terminating
+        && selector_matches(c.selector.as_ref(), other.labels())
 }
 
 fn count_all(pod: &PodInfo, nodes: &[NodeInfo], cs: &mut [Constraint]) {
@@ -135,7 +151,9 @@ impl PreFilterPlugin for PodTopologySpread {
 }
 
 fn adjust(state: &mut CycleState, pod: &PodInfo, other: &PodInfo, node: &NodeInfo, by: i64) {
-    let Some(cs) = state.read_mut::<Vec<Constraint>>(FKEY) else { return };
+    let Some(cs) = state.read_mut::<Vec<Constraint>>(FKEY) else {
+        return;
+    };
     if !eligible(pod, node, cs) {
         return;
     }
@@ -151,7 +169,9 @@ fn adjust(state: &mut CycleState, pod: &PodInfo, other: &PodInfo, node: &NodeInf
 
 impl FilterPlugin for PodTopologySpread {
     fn filter(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> Status {
-        let Some(cs) = state.read::<Vec<Constraint>>(FKEY) else { return Status::success() };
+        let Some(cs) = state.read::<Vec<Constraint>>(FKEY) else {
+            return Status::success();
+        };
         for c in cs {
             let Some(v) = node.labels().get(&c.key) else {
                 return Status::unresolvable(MISSING_LABEL_REASON);
@@ -171,7 +191,13 @@ impl FilterPlugin for PodTopologySpread {
 }
 
 impl ScorePlugin for PodTopologySpread {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], all: &[NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &[&NodeInfo],
+        all: &[NodeInfo],
+    ) -> Status {
         let mut cs = constraints(pod, "ScheduleAnyway");
         if cs.is_empty() {
             return Status::skip();
@@ -182,12 +208,17 @@ impl ScorePlugin for PodTopologySpread {
     }
 
     fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> i64 {
-        let Some(cs) = state.read::<Vec<Constraint>>(SKEY) else { return 0 };
+        let Some(cs) = state.read::<Vec<Constraint>>(SKEY) else {
+            return 0;
+        };
         let mut total = 0.0;
         for c in cs {
-            let Some(v) = node.labels().get(&c.key) else { return -1 };
+            let Some(v) = node.labels().get(&c.key) else {
+                return -1;
+            };
             let weight = ((c.counts.len() + 2) as f64).ln();
-            total += c.counts.get(v).copied().unwrap_or(0) as f64 * weight + (c.max_skew - 1) as f64;
+            total +=
+                c.counts.get(v).copied().unwrap_or(0) as f64 * weight + (c.max_skew - 1) as f64;
         }
         total.round() as i64
     }

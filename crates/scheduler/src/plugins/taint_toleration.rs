@@ -23,7 +23,10 @@ impl Plugin for TaintToleration {
 
 impl FilterPlugin for TaintToleration {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let tols = pod.spec().and_then(|s| s.tolerations.as_deref()).unwrap_or(&[]);
+        let tols = pod
+            .spec()
+            .and_then(|s| s.tolerations.as_deref())
+            .unwrap_or(&[]);
         for t in &node.taints {
             if (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerated(tols, t) {
                 return Status::unresolvable(format!(
@@ -47,7 +50,12 @@ impl ScorePlugin for TaintToleration {
             .and_then(|s| s.tolerations.as_deref())
             .unwrap_or(&[])
             .iter()
-            .filter(|t| matches!(t.effect.as_deref(), None | Some("") | Some("PreferNoSchedule")))
+            .filter(|t| {
+                matches!(
+                    t.effect.as_deref(),
+                    None | Some("") | Some("PreferNoSchedule")
+                )
+            })
             .cloned()
             .collect();
         node.taints

@@ -20,14 +20,21 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn start(client: kube::Client, component: String) -> (Recorder, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        client: kube::Client,
+        component: String,
+    ) -> (Recorder, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Event>(BACKLOG);
         let task = tokio::spawn(async move {
             tokio_stream_from(rx)
                 .for_each_concurrent(8, |ev| {
                     let client = client.clone();
                     async move {
-                        let ns = ev.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+                        let ns = ev
+                            .metadata
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| "default".into());
                         let api: Api<Event> = Api::namespaced(client, &ns);
                         if let Err(e) = api.create(&PostParams::default(), &ev).await {
                             tracing::debug!("writing event: {e}");
@@ -41,11 +48,15 @@ impl Recorder {
 
     /// Record an event about `pod`; dropped if the backlog is full.
     pub fn pod_event(&self, pod: &PodInfo, type_: &str, reason: &str, message: String) {
-        let _ = self.tx.try_send(event(pod, &self.component, type_, reason, message));
+        let _ = self
+            .tx
+            .try_send(event(pod, &self.component, type_, reason, message));
     }
 }
 
-fn tokio_stream_from<T: Send + 'static>(mut rx: mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
@@ -91,7 +102,13 @@ pub fn has_condition(pod: &PodInfo, reason: &str, message: &str) -> bool {
 }
 
 /// Set PodScheduled=False (and optionally nominatedNodeName) through the status subresource.
-pub async fn patch_unschedulable(client: kube::Client, pod: &PodInfo, reason: &str, message: &str, nominated: Option<&str>) {
+pub async fn patch_unschedulable(
+    client: kube::Client,
+    pod: &PodInfo,
+    reason: &str,
+    message: &str,
+    nominated: Option<&str>,
+) {
     let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
     let mut status = json!({"conditions": [{
         "type": "PodScheduled", "status": "False", "reason": reason, "message": message,
@@ -101,7 +118,10 @@ pub async fn patch_unschedulable(client: kube::Client, pod: &PodInfo, reason: &s
         status["nominatedNodeName"] = json!(n);
     }
     let body = json!({"status": status});
-    if let Err(e) = api.patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(&body)).await {
+    if let Err(e) = api
+        .patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(&body))
+        .await
+    {
         tracing::debug!("patching status of {}: {e}", pod.key);
     }
 }
@@ -110,7 +130,10 @@ pub async fn patch_unschedulable(client: kube::Client, pod: &PodInfo, reason: &s
 pub async fn patch_nominated(client: kube::Client, pod: &PodInfo, node: Option<&str>) {
     let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
     let body = json!({"status": {"nominatedNodeName": node}});
-    if let Err(e) = api.patch_status(&pod.name, &PatchParams::default(), &Patch::Merge(&body)).await {
+    if let Err(e) = api
+        .patch_status(&pod.name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+    {
         tracing::debug!("patching nominatedNodeName of {}: {e}", pod.key);
     }
 }

@@ -15,7 +15,6 @@ use kube::api::{Api, DeleteParams, Preconditions};
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
-
 use crate::algorithm::{Algorithm, schedule_one};
 use crate::cache::Cache;
 use crate::config::SchedulerConfig;
@@ -34,7 +33,11 @@ pub enum Update {
     NodesResynced(HashSet<String>),
     PriorityClass(String, i32),
     PriorityClassDeleted(String),
-    Bound { qp: QueuedPod, node: String, status: Status },
+    Bound {
+        qp: QueuedPod,
+        node: String,
+        status: Status,
+    },
     Noop,
 }
 
@@ -46,7 +49,10 @@ pub async fn run(client: kube::Client, config: SchedulerConfig) -> anyhow::Resul
     let (recorder, rec_task) = Recorder::start(client.clone(), config.scheduler_name.clone());
     tasks.push(rec_task);
     let stop = Arc::new(AtomicBool::new(false));
-    let _guard = Guard { tasks, stop: stop.clone() };
+    let _guard = Guard {
+        tasks,
+        stop: stop.clone(),
+    };
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -105,7 +111,9 @@ impl Loop {
             // Apply what happened, then schedule what is ready.
             let now = Instant::now();
             let wait = match self.queue.next_backoff_expiry() {
-                Some(t) => t.saturating_duration_since(now).min(Duration::from_millis(100)),
+                Some(t) => t
+                    .saturating_duration_since(now)
+                    .min(Duration::from_millis(100)),
                 None => Duration::from_millis(100),
             };
             match rx.recv_timeout(wait) {
@@ -119,7 +127,8 @@ impl Loop {
             let now = Instant::now();
             self.queue.flush_backoff(now);
             if now.duration_since(last_leftover_flush) > Duration::from_secs(30) {
-                self.queue.flush_unschedulable_leftover(now, self.config.max_in_unschedulable);
+                self.queue
+                    .flush_unschedulable_leftover(now, self.config.max_in_unschedulable);
                 last_leftover_flush = now;
             }
             let mut n = 0;
@@ -170,8 +179,13 @@ impl Loop {
             }
             Update::NodeDeleted(name) => self.cache.remove_node(&name),
             Update::NodesResynced(seen) => {
-                let gone: Vec<String> =
-                    self.cache.nodes.iter().filter(|n| !seen.contains(&n.name)).map(|n| n.name.clone()).collect();
+                let gone: Vec<String> = self
+                    .cache
+                    .nodes
+                    .iter()
+                    .filter(|n| !seen.contains(&n.name))
+                    .map(|n| n.name.clone())
+                    .collect();
                 for n in gone {
                     self.cache.remove_node(&n);
                 }
@@ -207,7 +221,8 @@ impl Loop {
             _ => {
                 self.cache.forget(&info.key);
                 let msg = format!("Binding rejected: {}", status.message());
-                self.recorder.pod_event(&info, "Warning", "FailedScheduling", msg);
+                self.recorder
+                    .pod_event(&info, "Warning", "FailedScheduling", msg);
                 self.queue.add_unschedulable(qp, true, now);
             }
         }
@@ -238,29 +253,45 @@ impl Loop {
                         None => Status::error("no bind plugin"),
                     };
                     drop(permit);
-                    let _ = tx.send(Update::Bound { qp, node: d.node, status });
+                    let _ = tx.send(Update::Bound {
+                        qp,
+                        node: d.node,
+                        status,
+                    });
                 });
             }
             Err(f) => {
                 let (reason, message) = match &f.error {
                     Some(e) => ("SchedulerError", e.clone()),
-                    None if self.cache.nodes.is_empty() => ("Unschedulable", "no nodes available to schedule pods".to_string()),
+                    None if self.cache.nodes.is_empty() => (
+                        "Unschedulable",
+                        "no nodes available to schedule pods".to_string(),
+                    ),
                     None => ("Unschedulable", f.fit.to_string()),
                 };
                 let nominated = f.post_filter.as_ref().map(|r| r.nominated_node.clone());
                 if let Some(r) = &f.post_filter {
                     self.preempt(&info, r);
                 }
-                self.recorder.pod_event(&info, "Warning", "FailedScheduling", message.clone());
+                self.recorder
+                    .pod_event(&info, "Warning", "FailedScheduling", message.clone());
                 if !events::has_condition(&info, reason, &message) || nominated.is_some() {
                     let client = self.client.clone();
                     let p = info.clone();
                     let reason = reason.to_string();
                     self.handle.spawn(async move {
-                        events::patch_unschedulable(client, &p, &reason, &message, nominated.as_deref()).await;
+                        events::patch_unschedulable(
+                            client,
+                            &p,
+                            &reason,
+                            &message,
+                            nominated.as_deref(),
+                        )
+                        .await;
                     });
                 }
-                self.queue.add_unschedulable(qp, f.error.is_some(), Instant::now());
+                self.queue
+                    .add_unschedulable(qp, f.error.is_some(), Instant::now());
             }
         }
     }
@@ -271,7 +302,8 @@ impl Loop {
         for p in &r.clear_nominations {
             self.cache.clear_nomination(&p.key);
             let (client, p) = (self.client.clone(), p.clone());
-            self.handle.spawn(async move { events::patch_nominated(client, &p, None).await });
+            self.handle
+                .spawn(async move { events::patch_nominated(client, &p, None).await });
         }
         for v in &r.victims {
             self.recorder.pod_event(
@@ -284,7 +316,10 @@ impl Loop {
             self.handle.spawn(async move {
                 let api: Api<Pod> = Api::namespaced(client, &v.namespace);
                 let dp = DeleteParams {
-                    preconditions: Some(Preconditions { uid: Some(v.uid.clone()), resource_version: None }),
+                    preconditions: Some(Preconditions {
+                        uid: Some(v.uid.clone()),
+                        resource_version: None,
+                    }),
                     ..Default::default()
                 };
                 if let Err(e) = api.delete(&v.name, &dp).await {

@@ -21,13 +21,23 @@ fn key_of(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Str
 
 /// Follow one kind, translating watch events into loop updates; a relist reports the keys
 /// it saw so the loop can drop what vanished.
-fn follow<K, F>(api: Api<K>, tx: Sender<Update>, apply: F, delete: fn(K) -> Update, resync: fn(HashSet<String>) -> Update) -> JoinHandle<()>
+fn follow<K, F>(
+    api: Api<K>,
+    tx: Sender<Update>,
+    apply: F,
+    delete: fn(K) -> Update,
+    resync: fn(HashSet<String>) -> Update,
+) -> JoinHandle<()>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
     F: Fn(K) -> Update + Send + 'static,
 {
     tokio::spawn(async move {
-        let mut stream = watcher::watcher(api, watcher::Config::default().any_semantic().page_size(5000)).boxed();
+        let mut stream = watcher::watcher(
+            api,
+            watcher::Config::default().any_semantic().page_size(5000),
+        )
+        .boxed();
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(ev) = stream.next().await {
             let update = match ev {
@@ -65,11 +75,19 @@ pub fn start(client: &kube::Client, tx: &Sender<Update>) -> Vec<JoinHandle<()>> 
             |pc| Update::PriorityClassDeleted(pc.metadata.name.unwrap_or_default()),
             |_| Update::Noop,
         ),
-        follow(Api::<Node>::all(client.clone()), tx.clone(), |n| Update::Node(Box::new(n)), |n| {
-            Update::NodeDeleted(n.metadata.name.unwrap_or_default())
-        }, Update::NodesResynced),
-        follow(Api::<Pod>::all(client.clone()), tx.clone(), |p| Update::Pod(Box::new(p)), |p| {
-            Update::PodDeleted(key_of(&p.metadata))
-        }, Update::PodsResynced),
+        follow(
+            Api::<Node>::all(client.clone()),
+            tx.clone(),
+            |n| Update::Node(Box::new(n)),
+            |n| Update::NodeDeleted(n.metadata.name.unwrap_or_default()),
+            Update::NodesResynced,
+        ),
+        follow(
+            Api::<Pod>::all(client.clone()),
+            tx.clone(),
+            |p| Update::Pod(Box::new(p)),
+            |p| Update::PodDeleted(key_of(&p.metadata)),
+            Update::PodsResynced,
+        ),
     ]
 }
