@@ -157,6 +157,15 @@ impl Cache {
         }
     }
 
+    /// Keys of bound pods (assumed ones excluded).
+    pub fn bound_pod_keys(&self) -> Vec<String> {
+        self.pods
+            .iter()
+            .filter(|(_, s)| !s.assumed)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     pub fn pod_count(&self) -> usize {
         self.pods.len()
     }

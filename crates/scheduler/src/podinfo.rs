@@ -56,7 +56,8 @@ impl PodInfo {
     pub fn new(pod: Pod, classes: &HashMap<String, i32>) -> PodInfo {
         let namespace = pod.metadata.namespace.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
-        let spec = pod.spec.clone().unwrap_or_default();
+        let no_spec = k8s_openapi::api::core::v1::PodSpec::default();
+        let spec = pod.spec.as_ref().unwrap_or(&no_spec);
         let priority = spec.priority.unwrap_or_else(|| {
             spec.priority_class_name
                 .as_deref()
@@ -92,8 +93,8 @@ impl PodInfo {
         PodInfo {
             key: format!("{namespace}/{name}"),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
-            requests: pod_requests(&spec),
-            non_zero: non_zero_requests(&spec),
+            requests: pod_requests(spec),
+            non_zero: non_zero_requests(spec),
             terminating: pod.metadata.deletion_timestamp.is_some(),
             namespace,
             name,

@@ -177,8 +177,11 @@ impl SchedulingQueue {
             self.add(info, now);
             return;
         };
+        // Status-only changes (such as our own condition write) do not make a pod fit.
+        let changed = e.qp.info.pod.spec != info.pod.spec
+            || e.qp.info.pod.metadata.labels != info.pod.metadata.labels;
         e.qp.info = info;
-        if e.loc == Loc::Unschedulable {
+        if changed && e.loc == Loc::Unschedulable {
             let qp = e.qp.clone();
             self.requeue(qp, now);
         }
@@ -301,6 +304,15 @@ impl SchedulingQueue {
         } else {
             self.put(qp, Loc::Unschedulable, now);
         }
+    }
+
+    /// Keys of every queued or in-flight pod.
+    pub fn keys(&self) -> Vec<String> {
+        self.entries
+            .keys()
+            .chain(self.in_flight.keys())
+            .cloned()
+            .collect()
     }
 
     /// When the earliest backoff ends, for the caller's timer.

@@ -172,7 +172,19 @@ impl Loop {
                 self.cache.remove_pod(&key);
                 self.queue.move_all_to_active_or_backoff(now);
             }
-            Update::PodsResynced(_) => {}
+            Update::PodsResynced(seen) => {
+                for k in self
+                    .cache
+                    .bound_pod_keys()
+                    .into_iter()
+                    .chain(self.queue.keys())
+                {
+                    if !seen.contains(&k) {
+                        self.queue.delete(&k);
+                        self.cache.remove_pod(&k);
+                    }
+                }
+            }
             Update::Node(n) => {
                 self.cache.upsert_node(*n);
                 self.queue.move_all_to_active_or_backoff(now);
