@@ -1,5 +1,6 @@
-//! Scheduler benchmark, after upstream's SchedulingBasic: 5000 hollow nodes, 10000 pods with
-//! requests, measured from the first pod create to the last binding seen on a pod watch.
+//! Scheduler benchmark, after upstream's SchedulingBasic/5000Nodes_10000Pods: 5000 hollow
+//! nodes, 1000 pods scheduled first (not measured), then 10000 pods with requests measured from
+//! the first create to the last binding seen on a pod watch.
 //! Also measures the scheduling algorithm alone (same nodes and pods, in memory, no API).
 //!
 //! Usage: `cargo run --release -p skiff-bench --bin schedbench -- [--nodes 5000] [--pods 10000]`
@@ -95,8 +96,12 @@ fn hollow_node(i: usize) -> Node {
 
 /// Upstream's pod-default.yaml: one container requesting 100m cpu and 500Mi.
 fn bench_pod(i: usize) -> Pod {
+    named_pod(format!("pod-{i}"))
+}
+
+fn named_pod(name: String) -> Pod {
     serde_json::from_value(json!({
-        "metadata": {"name": format!("pod-{i}"), "namespace": "default"},
+        "metadata": {"name": name, "namespace": "default"},
         "spec": {"schedulerName": "default-scheduler", "containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10",
             "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}]}
     }))
@@ -110,6 +115,42 @@ fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Create pods with 64 requests in flight; returns when the last create answered.
+async fn create_pods(pods: Api<Pod>, names: Vec<String>) -> anyhow::Result<()> {
+    futures::stream::iter(names)
+        .map(|n| {
+            let pods = pods.clone();
+            async move { pods.create(&PostParams::default(), &named_pod(n)).await }
+        })
+        .buffer_unordered(64)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
+}
+
+/// Follow the watch until every name in `want` has a nodeName.
+async fn wait_bound(
+    watch: &mut (impl futures::Stream<Item = kube::Result<WatchEvent<Pod>>> + Unpin),
+    want: &HashSet<String>,
+) -> anyhow::Result<()> {
+    let mut bound: HashSet<String> = HashSet::new();
+    while bound.len() < want.len() {
+        match tokio::time::timeout(Duration::from_secs(60), watch.try_next()).await {
+            Ok(Ok(Some(WatchEvent::Modified(p) | WatchEvent::Added(p)))) => {
+                let name = p.metadata.name.unwrap_or_default();
+                if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() && want.contains(&name) {
+                    bound.insert(name);
+                }
+            }
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) => bail!("watch ended with {} of {} bound", bound.len(), want.len()),
+            Ok(Err(e)) => bail!("watch failed: {e}"),
+            Err(_) => bail!("no progress for 60s: {} of {} bound", bound.len(), want.len()),
+        }
+    }
+    Ok(())
 }
 
 /// The scheduling algorithm alone: filter, score, assume; no API.
@@ -138,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let n_nodes = arg("--nodes", 5000);
     let n_pods = arg("--pods", 10000);
+    let n_init = arg("--init-pods", 1000);
 
     let algo = algorithm_only(n_nodes, n_pods)?;
     println!("algorithm only ({n_nodes} nodes, {n_pods} pods): {algo:.0} pods/s");
@@ -172,45 +214,21 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    let rv = pods
-        .list(&ListParams::default().limit(1))
-        .await?
-        .metadata
-        .resource_version
-        .unwrap_or_default();
-    let mut watch = pods
-        .watch(&WatchParams::default().timeout(290), &rv)
-        .await?
-        .boxed();
+    let rv = pods.list(&ListParams::default().limit(1)).await?.metadata.resource_version.unwrap_or_default();
+    let mut watch = pods.watch(&WatchParams::default().timeout(290), &rv).await?.boxed();
+    let init: Vec<String> = (0..n_init).map(|i| format!("init-{i}")).collect();
+    create_pods(pods.clone(), init.clone()).await?;
+    wait_bound(&mut watch, &init.into_iter().collect()).await?;
+    println!("{n_init} initial pods scheduled");
+
+    let measured: Vec<String> = (0..n_pods).map(|i| format!("pod-{i}")).collect();
+    let want: HashSet<String> = measured.iter().cloned().collect();
     let t0 = Instant::now();
-    let creator = {
+    let creator = tokio::spawn({
         let pods = pods.clone();
-        tokio::spawn(async move {
-            futures::stream::iter(0..n_pods)
-                .map(|i| {
-                    let pods = pods.clone();
-                    async move { pods.create(&PostParams::default(), &bench_pod(i)).await }
-                })
-                .buffer_unordered(64)
-                .try_collect::<Vec<_>>()
-                .await
-                .map(|_| t0.elapsed())
-        })
-    };
-    let mut bound: HashSet<String> = HashSet::new();
-    while bound.len() < n_pods {
-        match tokio::time::timeout(Duration::from_secs(60), watch.try_next()).await {
-            Ok(Ok(Some(WatchEvent::Modified(p) | WatchEvent::Added(p)))) => {
-                if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
-                    bound.insert(p.metadata.name.unwrap_or_default());
-                }
-            }
-            Ok(Ok(Some(_))) => {}
-            Ok(Ok(None)) => bail!("watch ended with {} of {n_pods} bound", bound.len()),
-            Ok(Err(e)) => bail!("watch failed: {e}"),
-            Err(_) => bail!("no progress for 60s: {} of {n_pods} bound", bound.len()),
-        }
-    }
+        async move { create_pods(pods, measured).await.map(|_| t0.elapsed()) }
+    });
+    wait_bound(&mut watch, &want).await?;
     let elapsed = t0.elapsed();
     let created = creator.await??;
     sched.abort();

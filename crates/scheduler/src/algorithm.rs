@@ -114,7 +114,8 @@ pub fn schedule_one(
         let idx = (start + i) % n;
         let node = &nodes[idx];
         processed += 1;
-        let s = match cache.nominated.get(&node.name) {
+        let nominated = if cache.nominated.is_empty() { None } else { cache.nominated.get(&node.name) };
+        let s = match nominated {
             Some(nom) => fw.run_filters_with_nominated(&state, pod, node, nom),
             None => fw.run_filters(&state, pod, node),
         };

@@ -137,3 +137,16 @@ pub async fn patch_nominated(client: kube::Client, pod: &PodInfo, node: Option<&
         tracing::debug!("patching nominatedNodeName of {}: {e}", pod.key);
     }
 }
+
+/// Mark a preemption victim with the DisruptionTarget condition before it is deleted.
+pub async fn patch_disruption_target(client: kube::Client, pod: &PodInfo, component: &str) {
+    let api: Api<Pod> = Api::namespaced(client, &pod.namespace);
+    let body = json!({"status": {"conditions": [{
+        "type": "DisruptionTarget", "status": "True", "reason": "PreemptionByScheduler",
+        "message": format!("{component}: preempting to accommodate a higher priority pod"),
+        "lastTransitionTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }]}});
+    if let Err(e) = api.patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(&body)).await {
+        tracing::debug!("marking {} as a disruption target: {e}", pod.key);
+    }
+}

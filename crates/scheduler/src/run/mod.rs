@@ -325,7 +325,9 @@ impl Loop {
                 format!("Preempted by pod {} on node {}", pod.uid, r.nominated_node),
             );
             let (client, v) = (self.client.clone(), v.clone());
+            let component = self.config.scheduler_name.clone();
             self.handle.spawn(async move {
+                events::patch_disruption_target(client.clone(), &v, &component).await;
                 let api: Api<Pod> = Api::namespaced(client, &v.namespace);
                 let dp = DeleteParams {
                     preconditions: Some(Preconditions {
