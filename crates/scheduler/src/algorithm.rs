@@ -82,6 +82,7 @@ pub fn schedule_one(
 ) -> Result<Decision, Box<Failure>> {
     let nodes = &cache.nodes;
     let mut state = CycleState::default();
+    state.write(crate::cache::Summary::KEY, cache.summary());
     if nodes.is_empty() {
         return Err(Box::new(Failure {
             fit: FitError::default(),
@@ -114,7 +115,11 @@ pub fn schedule_one(
         let idx = (start + i) % n;
         let node = &nodes[idx];
         processed += 1;
-        let nominated = if cache.nominated.is_empty() { None } else { cache.nominated.get(&node.name) };
+        let nominated = if cache.nominated.is_empty() {
+            None
+        } else {
+            cache.nominated.get(&node.name)
+        };
         let s = match nominated {
             Some(nom) => fw.run_filters_with_nominated(&state, pod, node, nom),
             None => fw.run_filters(&state, pod, node),

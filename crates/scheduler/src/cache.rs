@@ -28,9 +28,40 @@ pub struct Cache {
     orphans: HashMap<String, Vec<Arc<PodInfo>>>,
     pub nominated: Nominator,
     nominated_of: HashMap<String, String>,
+    summary: Summary,
+}
+
+/// Cluster-wide counts kept incrementally, so plugins can skip whole-cluster scans.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub pods_with_affinity: usize,
+    pub pods_with_required_anti_affinity: usize,
+    pub nodes_with_images: usize,
+}
+
+impl Summary {
+    /// Key under which the scheduling cycle stores the summary in its CycleState.
+    pub const KEY: &'static str = "ClusterSummary";
+
+    fn count(&mut self, n: &NodeInfo, sign: isize) {
+        let add = |v: &mut usize, d: usize| *v = v.wrapping_add_signed(sign * d as isize);
+        add(&mut self.pods_with_affinity, n.pods_with_affinity);
+        add(
+            &mut self.pods_with_required_anti_affinity,
+            n.pods_with_required_anti_affinity,
+        );
+        add(
+            &mut self.nodes_with_images,
+            usize::from(!n.images.is_empty()),
+        );
+    }
 }
 
 impl Cache {
+    pub fn summary(&self) -> Summary {
+        self.summary
+    }
+
     pub fn node_index(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
     }
@@ -42,12 +73,17 @@ impl Cache {
     pub fn upsert_node(&mut self, node: Node) {
         let name = node.metadata.name.clone().unwrap_or_default();
         match self.index.get(&name) {
-            Some(&i) => self.nodes[i].set_node(node),
+            Some(&i) => {
+                self.summary.count(&self.nodes[i], -1);
+                self.nodes[i].set_node(node);
+                self.summary.count(&self.nodes[i], 1);
+            }
             None => {
                 let mut ni = NodeInfo::new(node);
                 for p in self.orphans.remove(&name).unwrap_or_default() {
                     ni.add_pod(p);
                 }
+                self.summary.count(&ni, 1);
                 self.index.insert(name, self.nodes.len());
                 self.nodes.push(ni);
             }
@@ -59,6 +95,7 @@ impl Cache {
             return;
         };
         let ni = self.nodes.swap_remove(i);
+        self.summary.count(&ni, -1);
         if i < self.nodes.len() {
             self.index.insert(self.nodes[i].name.clone(), i);
         }
@@ -69,7 +106,11 @@ impl Cache {
 
     fn place(&mut self, p: Arc<PodInfo>, node: &str) {
         match self.index.get(node) {
-            Some(&i) => self.nodes[i].add_pod(p),
+            Some(&i) => {
+                self.summary.count(&self.nodes[i], -1);
+                self.nodes[i].add_pod(p);
+                self.summary.count(&self.nodes[i], 1);
+            }
             None => self.orphans.entry(node.to_string()).or_default().push(p),
         }
     }
@@ -77,7 +118,9 @@ impl Cache {
     fn unplace(&mut self, key: &str, node: &str) {
         match self.index.get(node) {
             Some(&i) => {
+                self.summary.count(&self.nodes[i], -1);
                 self.nodes[i].remove_pod(key);
+                self.summary.count(&self.nodes[i], 1);
             }
             None => {
                 if let Some(v) = self.orphans.get_mut(node) {

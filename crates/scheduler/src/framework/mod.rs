@@ -140,13 +140,20 @@ impl Framework {
                 _ => return s.with_plugin(name),
             }
         }
+        for (i, (name, _)) in self.filters.iter().enumerate().take(64) {
+            if state.skip_filter.contains(name) {
+                state.skip_filter_mask |= 1 << i;
+            }
+        }
         Status::success()
     }
 
     /// Filter plugins in order, stopping at the first that rejects the node.
     pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for (name, p) in &self.filters {
-            if state.skip_filter.contains(name) {
+        for (i, (name, p)) in self.filters.iter().enumerate() {
+            if (i < 64 && state.skip_filter_mask & (1 << i) != 0)
+                || (i >= 64 && state.skip_filter.contains(name))
+            {
                 continue;
             }
             let Some(f) = p.as_filter() else { continue };

@@ -28,6 +28,8 @@ pub struct CycleState {
     data: HashMap<&'static str, Box<dyn StateData>>,
     /// Plugins that returned Skip at PreFilter (their Filter is not run).
     pub skip_filter: Vec<&'static str>,
+    /// Bit i set: the framework's filter i is skipped (derived from `skip_filter`).
+    pub skip_filter_mask: u64,
     /// Plugins that returned Skip at PreScore (their Score is not run).
     pub skip_score: Vec<&'static str>,
 }
@@ -41,6 +43,7 @@ impl Clone for CycleState {
                 .map(|(k, v)| (*k, (**v).clone_box()))
                 .collect(),
             skip_filter: self.skip_filter.clone(),
+            skip_filter_mask: self.skip_filter_mask,
             skip_score: self.skip_score.clone(),
         }
     }

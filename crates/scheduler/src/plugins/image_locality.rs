@@ -58,7 +58,11 @@ impl ScorePlugin for ImageLocality {
             .filter_map(|c| c.image.as_deref())
             .map(normalized_image)
             .collect();
-        if all.iter().all(|n| n.images.is_empty()) {
+        let none = match state.read::<crate::cache::Summary>(crate::cache::Summary::KEY) {
+            Some(s) => s.nodes_with_images == 0,
+            None => all.iter().all(|n| n.images.is_empty()),
+        };
+        if none {
             return Status::skip();
         }
         let images = names

@@ -7,7 +7,7 @@ use super::affinity_terms::{PodTerms, Term};
 use crate::framework::{
     CycleState, FilterPlugin, MAX_NODE_SCORE, Plugin, PreFilterPlugin, ScorePlugin, Status,
 };
-use crate::{nodeinfo::NodeInfo, podinfo::PodInfo};
+use crate::{cache::Summary, nodeinfo::NodeInfo, podinfo::PodInfo};
 
 pub const NAME: &str = "InterPodAffinity";
 pub const AFFINITY_REASON: &str = "node(s) didn't match pod affinity rules";
@@ -79,11 +79,13 @@ impl PreFilterPlugin for InterPodAffinity {
     fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, nodes: &[NodeInfo]) -> Status {
         let terms = PodTerms::of(pod);
         let own = !terms.required_affinity.is_empty() || !terms.required_anti.is_empty();
-        if !own
-            && nodes
+        let none = match state.read::<Summary>(Summary::KEY) {
+            Some(s) => s.pods_with_required_anti_affinity == 0,
+            None => nodes
                 .iter()
-                .all(|n| n.pods_with_required_anti_affinity == 0)
-        {
+                .all(|n| n.pods_with_required_anti_affinity == 0),
+        };
+        if !own && none {
             return Status::skip();
         }
         let mut s = FilterState {
@@ -172,7 +174,11 @@ impl ScorePlugin for InterPodAffinity {
     ) -> Status {
         let terms = PodTerms::of(pod);
         let own = !terms.preferred_affinity.is_empty() || !terms.preferred_anti.is_empty();
-        if !own && all.iter().all(|n| n.pods_with_affinity == 0) {
+        let none = match state.read::<Summary>(Summary::KEY) {
+            Some(s) => s.pods_with_affinity == 0,
+            None => all.iter().all(|n| n.pods_with_affinity == 0),
+        };
+        if !own && none {
             return Status::skip();
         }
         let mut scores = Counts::new();

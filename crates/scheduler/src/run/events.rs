@@ -146,7 +146,10 @@ pub async fn patch_disruption_target(client: kube::Client, pod: &PodInfo, compon
         "message": format!("{component}: preempting to accommodate a higher priority pod"),
         "lastTransitionTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }]}});
-    if let Err(e) = api.patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(&body)).await {
+    if let Err(e) = api
+        .patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(&body))
+        .await
+    {
         tracing::debug!("marking {} as a disruption target: {e}", pod.key);
     }
 }

@@ -339,3 +339,28 @@ fn pre_filter_rejection_is_reported_once() {
     let f = schedule(&c, &pod("p", "1m", "1Mi", json!({}))).expect_err("no nodes");
     assert_eq!(f.fit.num_all_nodes, 0);
 }
+
+#[test]
+fn cluster_summary_follows_pods_and_nodes() {
+    let mut c = cache(vec![node(
+        "a",
+        "1",
+        "1Gi",
+        json!({"status": {"images": [{"names": ["x:1"], "sizeBytes": 1}]}}),
+    )]);
+    let anti = json!({"spec": {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"a": "b"}}, "topologyKey": "zone"}]}}}});
+    bind(&mut c, pod("p", "1m", "1Mi", anti), "a");
+    let s = c.summary();
+    assert_eq!(
+        (
+            s.pods_with_affinity,
+            s.pods_with_required_anti_affinity,
+            s.nodes_with_images
+        ),
+        (1, 1, 1)
+    );
+    c.remove_pod("default/p");
+    c.remove_node("a");
+    assert_eq!(c.summary(), crate::cache::Summary::default());
+}

@@ -113,11 +113,31 @@ fn nominated_pods_hold_their_room() {
 #[test]
 fn evicting_an_anti_affine_pod_is_simulated_through_the_cycle_state() {
     let mut c = cache(vec![node("a", "8", "1Gi", json!({}))]);
-    bind(&mut c, pod("x", "1", "1Mi", json!({"metadata": {"labels": {"app": "x"}}, "spec": {"priority": 1}})), "a");
+    bind(
+        &mut c,
+        pod(
+            "x",
+            "1",
+            "1Mi",
+            json!({"metadata": {"labels": {"app": "x"}}, "spec": {"priority": 1}}),
+        ),
+        "a",
+    );
     bind(&mut c, prio("bystander", "1", 1), "a");
     let term = json!([{"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "kubernetes.io/hostname"}]);
-    let p = pod("p", "1", "1Mi", json!({"spec": {"priority": 10, "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": term}}}}));
+    let p = pod(
+        "p",
+        "1",
+        "1Mi",
+        json!({"spec": {"priority": 10, "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": term}}}}),
+    );
     let f = schedule(&c, &p).expect_err("anti-affinity blocks a");
     let r = f.post_filter.expect("evicting x helps");
-    assert_eq!(r.victims.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["x"]);
+    assert_eq!(
+        r.victims
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>(),
+        ["x"]
+    );
 }
