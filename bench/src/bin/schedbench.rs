@@ -140,14 +140,20 @@ async fn wait_bound(
         match tokio::time::timeout(Duration::from_secs(60), watch.try_next()).await {
             Ok(Ok(Some(WatchEvent::Modified(p) | WatchEvent::Added(p)))) => {
                 let name = p.metadata.name.unwrap_or_default();
-                if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() && want.contains(&name) {
+                if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()
+                    && want.contains(&name)
+                {
                     bound.insert(name);
                 }
             }
             Ok(Ok(Some(_))) => {}
             Ok(Ok(None)) => bail!("watch ended with {} of {} bound", bound.len(), want.len()),
             Ok(Err(e)) => bail!("watch failed: {e}"),
-            Err(_) => bail!("no progress for 60s: {} of {} bound", bound.len(), want.len()),
+            Err(_) => bail!(
+                "no progress for 60s: {} of {} bound",
+                bound.len(),
+                want.len()
+            ),
         }
     }
     Ok(())
@@ -214,8 +220,16 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    let rv = pods.list(&ListParams::default().limit(1)).await?.metadata.resource_version.unwrap_or_default();
-    let mut watch = pods.watch(&WatchParams::default().timeout(290), &rv).await?.boxed();
+    let rv = pods
+        .list(&ListParams::default().limit(1))
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    let mut watch = pods
+        .watch(&WatchParams::default().timeout(290), &rv)
+        .await?
+        .boxed();
     let init: Vec<String> = (0..n_init).map(|i| format!("init-{i}")).collect();
     create_pods(pods.clone(), init.clone()).await?;
     wait_bound(&mut watch, &init.into_iter().collect()).await?;

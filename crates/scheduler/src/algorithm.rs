@@ -183,7 +183,7 @@ pub fn select_host(algo: &mut Algorithm, scores: &[i64]) -> usize {
             ties = 1;
         } else if *s == scores[best] {
             ties += 1;
-            if algo.random() % ties == 0 {
+            if algo.random().is_multiple_of(ties) {
                 best = i;
             }
         }
