@@ -3,7 +3,8 @@
 //! the first create to the last binding seen on a pod watch.
 //! Also measures the scheduling algorithm alone (same nodes and pods, in memory, no API).
 //!
-//! Usage: `cargo run --release -p skiff-bench --bin schedbench -- [--nodes 5000] [--pods 10000]`
+//! Usage: `cargo run --release -p skiff-bench --bin schedbench -- [--nodes 5000] [--pods 10000]
+//! [--init-pods 1000] [--clients 64] [--creates-only]`
 //! (build `skiff` in release first: `cargo build --release -p skiff`).
 
 use std::collections::{HashMap, HashSet};
@@ -117,14 +118,14 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Create pods with 64 requests in flight; returns when the last create answered.
-async fn create_pods(pods: Api<Pod>, names: Vec<String>) -> anyhow::Result<()> {
+/// Create pods with `clients` requests in flight; returns when the last create answered.
+async fn create_pods(pods: Api<Pod>, names: Vec<String>, clients: usize) -> anyhow::Result<()> {
     futures::stream::iter(names)
         .map(|n| {
             let pods = pods.clone();
             async move { pods.create(&PostParams::default(), &named_pod(n)).await }
         })
-        .buffer_unordered(64)
+        .buffer_unordered(clients)
         .try_collect::<Vec<_>>()
         .await?;
     Ok(())
@@ -186,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
     let n_nodes = arg("--nodes", 5000);
     let n_pods = arg("--pods", 10000);
     let n_init = arg("--init-pods", 1000);
+    let clients = arg("--clients", 64);
 
     let algo = algorithm_only(n_nodes, n_pods)?;
     println!("algorithm only ({n_nodes} nodes, {n_pods} pods): {algo:.0} pods/s");
@@ -212,6 +214,23 @@ async fn main() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
 
+    if std::env::args().any(|a| a == "--creates-only") {
+        // The API server's create rate with no scheduler running, for comparison.
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let t0 = Instant::now();
+        create_pods(
+            pods,
+            (0..n_pods).map(|i| format!("pod-{i}")).collect(),
+            clients,
+        )
+        .await?;
+        let e = t0.elapsed().as_secs_f64();
+        println!(
+            "creates only, no scheduler: {n_pods} pods in {e:.2}s = {:.0} creates/s",
+            n_pods as f64 / e
+        );
+        return Ok(());
+    }
     let sched = tokio::spawn(skiff_scheduler::run(
         client.clone(),
         skiff_scheduler::SchedulerConfig::default(),
@@ -231,7 +250,7 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .boxed();
     let init: Vec<String> = (0..n_init).map(|i| format!("init-{i}")).collect();
-    create_pods(pods.clone(), init.clone()).await?;
+    create_pods(pods.clone(), init.clone(), clients).await?;
     wait_bound(&mut watch, &init.into_iter().collect()).await?;
     println!("{n_init} initial pods scheduled");
 
@@ -240,7 +259,11 @@ async fn main() -> anyhow::Result<()> {
     let t0 = Instant::now();
     let creator = tokio::spawn({
         let pods = pods.clone();
-        async move { create_pods(pods, measured).await.map(|_| t0.elapsed()) }
+        async move {
+            create_pods(pods, measured, clients)
+                .await
+                .map(|_| t0.elapsed())
+        }
     });
     wait_bound(&mut watch, &want).await?;
     let elapsed = t0.elapsed();
