@@ -1,0 +1,5 @@
+//! Logic tests on hollow nodes: every plugin through the whole framework, no API server.
+
+mod filters;
+mod preemption;
+mod scores;

@@ -1,0 +1,93 @@
+//! Watches of pods, nodes and PriorityClasses feeding the scheduling loop.
+
+use std::collections::HashSet;
+use std::sync::mpsc::Sender;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use kube::api::Api;
+use kube::runtime::watcher::{self, Event};
+use tokio::task::JoinHandle;
+
+use super::Update;
+
+fn key_of(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    match &m.namespace {
+        Some(ns) => format!("{ns}/{}", m.name.as_deref().unwrap_or("")),
+        None => m.name.clone().unwrap_or_default(),
+    }
+}
+
+/// Follow one kind, translating watch events into loop updates; a relist reports the keys
+/// it saw so the loop can drop what vanished.
+fn follow<K, F>(
+    api: Api<K>,
+    tx: Sender<Update>,
+    apply: F,
+    delete: fn(K) -> Update,
+    resync: fn(HashSet<String>) -> Update,
+) -> JoinHandle<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    F: Fn(K) -> Update + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut stream = watcher::watcher(
+            api,
+            watcher::Config::default().any_semantic().page_size(5000),
+        )
+        .boxed();
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some(ev) = stream.next().await {
+            let update = match ev {
+                Ok(Event::Apply(o)) => apply(o),
+                Ok(Event::Delete(o)) => delete(o),
+                Ok(Event::Init) => {
+                    seen.clear();
+                    continue;
+                }
+                Ok(Event::InitApply(o)) => {
+                    seen.insert(key_of(o.meta()));
+                    apply(o)
+                }
+                Ok(Event::InitDone) => resync(std::mem::take(&mut seen)),
+                Err(e) => {
+                    tracing::debug!("scheduler watch: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            if tx.send(update).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Start the three watches.
+pub fn start(client: &kube::Client, tx: &Sender<Update>) -> Vec<JoinHandle<()>> {
+    vec![
+        follow(
+            Api::<PriorityClass>::all(client.clone()),
+            tx.clone(),
+            |pc| Update::PriorityClass(pc.metadata.name.unwrap_or_default(), pc.value.unwrap_or(0)),
+            |pc| Update::PriorityClassDeleted(pc.metadata.name.unwrap_or_default()),
+            |_| Update::Noop,
+        ),
+        follow(
+            Api::<Node>::all(client.clone()),
+            tx.clone(),
+            |n| Update::Node(Box::new(n)),
+            |n| Update::NodeDeleted(n.metadata.name.unwrap_or_default()),
+            Update::NodesResynced,
+        ),
+        follow(
+            Api::<Pod>::all(client.clone()),
+            tx.clone(),
+            |p| Update::Pod(Box::new(p)),
+            |p| Update::PodDeleted(key_of(&p.metadata)),
+            Update::PodsResynced,
+        ),
+    ]
+}
