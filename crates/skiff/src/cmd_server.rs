@@ -143,6 +143,10 @@ fn start_control_loops(
         "node-ipam",
         skiff_net::ipam_controller::run(client.clone(), cluster_cidr, 24),
     );
+    supervise(
+        "scheduler",
+        skiff_scheduler::run(client.clone(), skiff_scheduler::SchedulerConfig::default()),
+    );
     Ok(())
 }
 
