@@ -21,6 +21,7 @@ pub const APPLETS: &[&str] = &[
     "ls",
     "sleep",
     "wget",
+    "tar",
     "httpd",
     "nc",
     "true",
