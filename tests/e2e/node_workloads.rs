@@ -34,15 +34,28 @@ spec:
 }
 
 fn running_pods(k: &skiff_testkit::Kubectl) -> Vec<String> {
-    let out = k.ok(&["get", "pods", "-l", "app=web", "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}"]);
+    let out = k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "--field-selector=status.phase=Running",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ]);
     out.split_whitespace().map(str::to_string).collect()
 }
 
 crate::kubectl_test!(deployment_runs_heals_scales_and_cascades, |v| {
     let c = node_cluster(v);
     c.k.ok_stdin(&["apply", "-f", "-"], Some(&deployment(&c.image, 3)));
-    let out = c.k.run(&["rollout", "status", "deploy/web", "--timeout=120s"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        c.k.run(&["rollout", "status", "deploy/web", "--timeout=120s"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(running_pods(&c.k).len(), 3);
     let victim = running_pods(&c.k)[0].clone();
     c.k.ok(&["delete", "pod", &victim, "--wait=false"]);
@@ -65,8 +78,13 @@ crate::kubectl_test!(deployment_runs_heals_scales_and_cascades, |v| {
 fn server_restart_restarts_no_container() {
     let mut c = node_cluster("1.33");
     c.k.ok_stdin(&["apply", "-f", "-"], Some(&deployment(&c.image, 2)));
-    let out = c.k.run(&["rollout", "status", "deploy/web", "--timeout=120s"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        c.k.run(&["rollout", "status", "deploy/web", "--timeout=120s"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ids = |k: &skiff_testkit::Kubectl| {
         k.ok(&["get", "pods", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.containerStatuses[0].containerID}/{.status.containerStatuses[0].restartCount} {end}"])
     };
@@ -74,5 +92,9 @@ fn server_restart_restarts_no_container() {
     c.server.restart().expect("server restarts");
     std::thread::sleep(std::time::Duration::from_secs(5));
     eventually(60, || (running_pods(&c.k).len() == 2).then_some(()));
-    assert_eq!(ids(&c.k), before, "same containers, same restart counts after a server restart");
+    assert_eq!(
+        ids(&c.k),
+        before,
+        "same containers, same restart counts after a server restart"
+    );
 }

@@ -144,8 +144,10 @@ impl Runtime {
             )));
         }
         let dir = self.container_dir(id);
-        let out = self.run_helper("shim", &dir.to_string_lossy()).await;
+        // The start time is taken before the shim runs: a quick container may exit (and its
+        // shim record the finish) before the shim's answer arrives here.
         let now = chrono::Utc::now();
+        let out = self.run_helper("shim", &dir.to_string_lossy()).await;
         match out {
             Ok(line) => {
                 let mut parts = line
