@@ -46,6 +46,14 @@ fn main() {
     if let Some(code) = skiff_runtime::helper::dispatch_from_args() {
         std::process::exit(code);
     }
+    // Answer test runners' listing (`--list --format terse`) as libtest does.
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
+        if !args.iter().any(|a| a == "--ignored") {
+            println!("kubectl_against_a_real_container: test");
+        }
+        return;
+    }
     if !nix::unistd::Uid::effective().is_root() {
         println!("runtime_backend: skipped (needs root)");
         return;

@@ -59,6 +59,7 @@ impl SkiffServer {
         let tmp = tempfile::tempdir().context("creating a temp data dir")?;
         let mut extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         match &node {
+            None if extra_args.iter().any(|a| a == "--disable-agent") => {}
             None => extra_args.push("--disable-agent".into()),
             Some(n) => extra_args.extend([
                 "--node-name".into(),
