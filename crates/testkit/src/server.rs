@@ -107,11 +107,6 @@ impl SkiffServer {
             .arg("--bind-address")
             .arg("127.0.0.1")
             .args(&self.extra_args)
-            .args(if self.node.is_none() {
-                &["--disable-agent"][..]
-            } else {
-                &[][..]
-            })
             .env(
                 "SKIFF_LOG",
                 std::env::var("SKIFF_LOG").unwrap_or_else(|_| "warn".into()),
