@@ -98,7 +98,7 @@ pub async fn start(args: &AgentArgs, ctx: AgentContext) -> anyhow::Result<()> {
     let mut config = skiff_kubelet::KubeletConfig::new(node.clone(), ip, &ctx.data_dir);
     config.is_server = ctx.is_server;
     config.kubelet_port = args.kubelet_port;
-    crate::streaming::start(args, &ctx, runtime.clone(), &config)?;
+    crate::streaming::start(args, &ctx, runtime.clone())?;
     let client = ctx.client.clone();
     crate::cmd_server::supervise(
         "kubelet",

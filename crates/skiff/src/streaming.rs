@@ -14,7 +14,6 @@ pub fn start(
     args: &AgentArgs,
     ctx: &AgentContext,
     runtime: Arc<skiff_runtime::Runtime>,
-    config: &skiff_kubelet::KubeletConfig,
 ) -> anyhow::Result<()> {
     let (cert, key, ca) = &ctx.serving;
     let tls = skiff_streaming::server_tls_config(cert, key, ca)?;
@@ -26,7 +25,6 @@ pub fn start(
     });
     let backend = Arc::new(skiff_streaming::RuntimeBackend::new(runtime, resolve));
     let addr = SocketAddr::new(std::net::IpAddr::from([0, 0, 0, 0]), args.kubelet_port);
-    let _ = config;
     crate::cmd_server::supervise("kubelet-api", async move {
         skiff_streaming::serve(addr, tls, backend, skiff_streaming::default_authz).await?;
         Ok(())
