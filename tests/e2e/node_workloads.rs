@@ -20,6 +20,7 @@ spec:
       labels:
         app: web
     spec:
+      terminationGracePeriodSeconds: 2
       containers:
       - name: web
         image: {image}
