@@ -202,3 +202,39 @@ fn port_forward_serves_a_local_port() {
     assert!(body.contains("hello-from-web"));
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn imported_tarball_runs_without_a_registry() {
+    let server = SkiffServer::start_with_agent(&[]).expect("server with agent starts");
+    let k = Kubectl::new("1.33", &server.kubeconfig());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let img = oci::busybox_image(&dir.path().join("img")).expect("busybox image");
+    let tarball = dir.path().join("airgap.tar");
+    oci::docker_save_tarball(&img, &tarball, "airgap.local/busybox:1.0")
+        .expect("docker-save tarball");
+    let out = std::process::Command::new(skiff_testkit::workspace_bin("skiff"))
+        .args(["image", "--data-dir"])
+        .arg(server.data_dir())
+        .arg("import")
+        .arg(&tarball)
+        .output()
+        .expect("skiff image import runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: airgap\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: airgap.local/busybox:1.0\n    imagePullPolicy: Never\n    command: [\"sh\", \"-c\", \"echo from-tarball\"]\n";
+    k.ok_stdin(&["apply", "-f", "-"], Some(pod));
+    let phase = eventually(90, || {
+        let p = k.ok(&["get", "pod", "airgap", "-o", "jsonpath={.status.phase}"]);
+        (p == "Succeeded" || p == "Failed").then_some(p)
+    });
+    assert_eq!(
+        phase,
+        "Succeeded",
+        "{}",
+        k.ok(&["describe", "pod", "airgap"])
+    );
+    assert_eq!(k.ok(&["logs", "airgap"]).trim(), "from-tarball");
+}

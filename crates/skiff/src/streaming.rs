@@ -34,15 +34,14 @@ pub fn start(
 
 type SandboxMap = Arc<RwLock<HashMap<(String, String), String>>>;
 
-/// Keep (namespace, pod) → ready sandbox id current from the runtime's records.
+/// Keep (namespace, pod) → sandbox id current from the runtime's records: the ready sandbox
+/// if there is one, else the newest (logs of finished pods stay readable).
 async fn track_sandboxes(runtime: Arc<skiff_runtime::Runtime>, map: SandboxMap) {
     loop {
-        if let Ok(list) = runtime.list_pod_sandboxes(Default::default()).await {
+        if let Ok(mut list) = runtime.list_pod_sandboxes(Default::default()).await {
+            list.sort_by_key(|s| (s.state == skiff_runtime::SandboxState::Ready, s.created_at));
             let mut next = HashMap::new();
-            for s in list
-                .into_iter()
-                .filter(|s| s.state == skiff_runtime::SandboxState::Ready)
-            {
+            for s in list {
                 next.insert(
                     (s.config.namespace.clone(), s.config.name.clone()),
                     s.id.clone(),
