@@ -116,6 +116,13 @@ impl Runtime {
         let pid: i32 = out
             .parse()
             .map_err(|_| Error::Setup(format!("sandbox-init printed {out:?}")))?;
+        // The sandbox's init lives in the pod cgroup, like its containers: it is accounted to
+        // the pod, and whoever clears the pod's cgroups also ends it.
+        for file in self.cgroups.procs_files(cgroup_path) {
+            if let Err(e) = std::fs::write(&file, pid.to_string()) {
+                tracing::warn!(file = %file.display(), error = %e, "moving the sandbox init into the pod cgroup");
+            }
+        }
         Ok(SandboxRecord {
             id: id.to_string(),
             config: config.clone(),
