@@ -144,13 +144,19 @@ pub async fn start(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Run
 
 /// The address other machines reach this one at (for the `kubernetes` Endpoints).
 fn host_address(bind: IpAddr) -> String {
-    if !bind.is_unspecified() {
-        return bind.to_string();
+    if bind.is_unspecified() {
+        primary_address()
+    } else {
+        bind
     }
-    // The source address of a (never sent) UDP "connection" is the primary interface's.
+    .to_string()
+}
+
+/// This machine's primary address: the source address of a (never sent) UDP "connection".
+pub fn primary_address() -> IpAddr {
     std::net::UdpSocket::bind("0.0.0.0:0")
         .and_then(|s| s.connect("10.255.255.255:9").map(|_| s))
         .and_then(|s| s.local_addr())
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| "127.0.0.1".into())
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }

@@ -209,13 +209,14 @@ impl Server {
                 None => error_response(&ApiError::not_found_path()),
             },
             Route::Resource(rr) => self.resource(rr, req, &accept).await,
-            Route::NotFound => error_response(&ApiError::not_found_path()),
-            Route::Healthz
+            // Public routes were answered before authentication.
+            Route::NotFound
+            | Route::Healthz
             | Route::Livez
             | Route::Readyz
             | Route::Version
             | Route::CaCerts
-            | Route::Join => unreachable_ok(),
+            | Route::Join => error_response(&ApiError::not_found_path()),
         }
     }
 
@@ -310,10 +311,6 @@ impl Server {
             Err(e) => error_response(&e),
         }
     }
-}
-
-fn unreachable_ok() -> Response<Body> {
-    respond(200, "text/plain", "ok")
 }
 
 /// Upstream's default field manager: the user agent's program name.

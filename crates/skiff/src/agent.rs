@@ -48,16 +48,8 @@ pub fn node_name(args: &AgentArgs) -> anyhow::Result<String> {
 }
 
 pub fn node_ip(args: &AgentArgs) -> IpAddr {
-    args.node_ip.unwrap_or_else(primary_address)
-}
-
-/// The source address of a (never sent) UDP "connection": the primary interface's.
-fn primary_address() -> IpAddr {
-    std::net::UdpSocket::bind("0.0.0.0:0")
-        .and_then(|s| s.connect("10.255.255.255:9").map(|_| s))
-        .and_then(|s| s.local_addr())
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+    args.node_ip
+        .unwrap_or_else(skiff_apiserver::primary_address)
 }
 
 /// Start the agent's parts; returns once they run (they keep running in the background).
