@@ -13,11 +13,13 @@ pub use pod::image_is_latest;
 use util::{child, existing, items, missing, set};
 
 /// Fill upstream's defaults into `obj`, an object of kind `res` (any served version;
-/// HPAs are defaulted according to the object's own `apiVersion`).
+/// HPAs are defaulted according to the object's own `apiVersion`). Quantities are rewritten
+/// to their canonical form, as upstream's serializer does.
 pub fn apply(res: &Resource, obj: &mut Value) {
     if !obj.is_object() {
         return;
     }
+    crate::validation::schema::canonicalize_quantities(res.group, res.version, res.kind, obj);
     match (res.group, res.kind) {
         ("", "Pod") => pod::pod(obj),
         ("", "PodTemplate") => {

@@ -343,3 +343,12 @@ fn non_objects_are_left_alone() {
     apply(registry().find("", "v1", "pods").unwrap(), &mut v);
     assert_eq!(v, json!("x"));
 }
+
+#[test]
+fn quantities_are_written_canonically() {
+    let p = pod(json!({"spec": {"containers": [{"name": "c", "image": "x:1",
+        "resources": {"limits": {"cpu": "1000m", "memory": "0.5Gi"}}}]}}));
+    let r = &p["spec"]["containers"][0]["resources"];
+    assert_eq!(r["limits"], json!({"cpu": "1", "memory": "512Mi"}));
+    assert_eq!(r["requests"], json!({"cpu": "1", "memory": "512Mi"}));
+}

@@ -124,6 +124,63 @@ pub fn check(group: &str, version: &str, kind: &str, obj: &Value) -> Findings {
     out
 }
 
+/// Rewrite every `resource.Quantity` in `obj` to its canonical form (`0.5` → `500m`,
+/// `1024Mi` → `1Gi`, JSON numbers → strings), as upstream serializes quantities.
+/// Unparseable quantities are left for validation to report.
+pub fn canonicalize_quantities(group: &str, version: &str, kind: &str, obj: &mut Value) {
+    let Some(root) = schema_for(group, version, kind) else {
+        return;
+    };
+    canon(&root, obj, &root, 0);
+}
+
+const QUANTITY_DEF: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+
+fn canon(root: &Value, v: &mut Value, schema: &Value, depth: usize) {
+    if depth > 64 || v.is_null() {
+        return;
+    }
+    let mut s = schema;
+    let mut name = None;
+    for _ in 0..16 {
+        let Some(r) = s.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        name = Some(def_name(r));
+        match root.pointer(r.trim_start_matches('#')) {
+            Some(next) => s = next,
+            None => return,
+        }
+    }
+    if name == Some(QUANTITY_DEF) {
+        if let Some(q) = crate::quantity::from_json(v) {
+            *v = Value::String(q.to_string());
+        }
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            let props = s.get("properties").and_then(Value::as_object);
+            let extra = s.get("additionalProperties").filter(|a| a.is_object());
+            for (k, child) in map.iter_mut() {
+                if let Some(ps) = props.and_then(|p| p.get(k)) {
+                    canon(root, child, ps, depth + 1);
+                } else if let Some(ap) = extra {
+                    canon(root, child, ap, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(is) = s.get("items") {
+                for item in items.iter_mut() {
+                    canon(root, item, is, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 #[derive(Clone)]
 enum Seg {
     Field(String),

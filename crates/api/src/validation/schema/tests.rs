@@ -135,3 +135,29 @@ fn every_served_kind_has_a_schema() {
         );
     }
 }
+
+#[test]
+fn quantities_are_canonicalized_everywhere() {
+    let mut p = json!({"spec": {"containers": [{"name": "c", "resources": {
+        "requests": {"cpu": "0.5", "memory": "1024Mi"}, "limits": {"cpu": 2, "memory": "1.5Gi"}}}],
+        "volumes": [{"name": "v", "emptyDir": {"sizeLimit": "2048Ki"}}]}});
+    canonicalize_quantities("", "v1", "Pod", &mut p);
+    let r = &p["spec"]["containers"][0]["resources"];
+    assert_eq!(r["requests"], json!({"cpu": "500m", "memory": "1Gi"}));
+    assert_eq!(r["limits"], json!({"cpu": "2", "memory": "1536Mi"}));
+    assert_eq!(p["spec"]["volumes"][0]["emptyDir"]["sizeLimit"], "2Mi");
+}
+
+#[test]
+fn bad_quantities_are_left_for_validation() {
+    let mut pvc = json!({"spec": {"resources": {"requests": {"storage": "lots"}}}});
+    canonicalize_quantities("", "v1", "PersistentVolumeClaim", &mut pvc);
+    assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "lots");
+}
+
+#[test]
+fn int_or_string_fields_are_not_quantities() {
+    let mut svc = json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}});
+    canonicalize_quantities("", "v1", "Service", &mut svc);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+}
