@@ -11,6 +11,7 @@ mod cause;
 mod core;
 mod cron;
 mod meta;
+mod misc;
 pub mod names;
 mod network;
 mod pod;
@@ -140,6 +141,13 @@ fn kind_rules(res: &Resource, obj: &Value) -> Vec<Cause> {
         ("networking.k8s.io", "Ingress") => network::ingress(obj),
         ("storage.k8s.io", "StorageClass") => network::storage_class(obj),
         ("discovery.k8s.io", "EndpointSlice") => network::endpoint_slice(obj),
+        ("scheduling.k8s.io", "PriorityClass") => misc::priority_class(obj),
+        ("", "ResourceQuota") => misc::resource_quota(obj),
+        ("", "LimitRange") => misc::limit_range(obj),
+        ("coordination.k8s.io", "Lease") => misc::lease(obj),
+        ("networking.k8s.io", "IngressClass") => misc::ingress_class(obj),
+        ("networking.k8s.io", "NetworkPolicy") => misc::network_policy(obj),
+        ("apps", "ControllerRevision") => misc::controller_revision(obj),
         _ => Vec::new(),
     }
 }
@@ -159,6 +167,9 @@ fn update_rules(res: &Resource, new: &Value, old: &Value) -> Vec<Cause> {
         | ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::binding_update(new, old),
         ("storage.k8s.io", "StorageClass") => network::storage_class_update(new, old),
         ("discovery.k8s.io", "EndpointSlice") => core::immutable_fields(new, old, &["addressType"]),
+        ("scheduling.k8s.io", "PriorityClass") => misc::priority_class_update(new, old),
+        ("networking.k8s.io", "IngressClass") => misc::ingress_class_update(new, old),
+        ("apps", "ControllerRevision") => misc::controller_revision_update(new, old),
         _ => Vec::new(),
     }
 }

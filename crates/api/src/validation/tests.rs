@@ -614,3 +614,85 @@ fn go_repr_forms() {
     assert_eq!(go_repr(&json!(["x", "y"])), r#"[]string{"x", "y"}"#);
     assert_eq!(go_repr(&json!(5)), "5");
 }
+
+#[test]
+fn priority_classes_reserve_system_prefix_and_cap_value() {
+    let pc = |name: &str, value: i64| json!({"metadata": {"name": name}, "value": value});
+    assert!(create("scheduling.k8s.io", "priorityclasses", pc("high", 1000)).is_empty());
+    assert!(
+        create(
+            "scheduling.k8s.io",
+            "priorityclasses",
+            pc("system-node-critical", 2_000_001_000)
+        )
+        .is_empty()
+    );
+    let errs = create("scheduling.k8s.io", "priorityclasses", pc("system-mine", 5));
+    assert!(
+        errs[0].starts_with(
+            "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved"
+        ),
+        "{errs:?}"
+    );
+    let errs = create(
+        "scheduling.k8s.io",
+        "priorityclasses",
+        pc("huge", 2_000_000_000),
+    );
+    assert_eq!(
+        errs,
+        vec!["value: Forbidden: maximum allowed value of a user defined priority is 1000000000"]
+    );
+    let errs = update(
+        "scheduling.k8s.io",
+        "priorityclasses",
+        pc("high", 1),
+        pc("high", 2),
+    );
+    assert_eq!(
+        errs,
+        vec!["value: Forbidden: may not be changed in an update."]
+    );
+}
+
+#[test]
+fn quota_and_limit_range_quantities() {
+    let q = json!({"metadata": {"name": "q", "namespace": "d"}, "spec": {"hard": {"pods": "10", "requests.cpu": "lots"}}});
+    let errs = create("", "resourcequotas", q);
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0].starts_with(
+            r#"spec.hard[requests.cpu]: Invalid value: "lots": quantities must match"#
+        ),
+        "{errs:?}"
+    );
+    let lr = json!({"metadata": {"name": "l", "namespace": "d"}, "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"}}]}});
+    assert!(create("", "limitranges", lr).is_empty());
+}
+
+#[test]
+fn lease_duration_must_be_positive() {
+    let l = json!({"metadata": {"name": "n", "namespace": "kube-node-lease"}, "spec": {"leaseDurationSeconds": 0}});
+    assert_eq!(
+        create("coordination.k8s.io", "leases", l),
+        vec!["spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"]
+    );
+}
+
+#[test]
+fn ingress_class_needs_controller() {
+    let ic = json!({"metadata": {"name": "nginx"}, "spec": {}});
+    assert_eq!(
+        create("networking.k8s.io", "ingressclasses", ic),
+        vec!["spec.controller: Required value"]
+    );
+}
+
+#[test]
+fn network_policy_peers_need_a_selector() {
+    let np = json!({"metadata": {"name": "n", "namespace": "d"}, "spec": {"podSelector": {}, "ingress": [{"from": [{}]}]}});
+    assert_eq!(
+        create("networking.k8s.io", "networkpolicies", np),
+        vec!["spec.ingress[0].from[0]: Required value: must specify a peer"]
+    );
+}
