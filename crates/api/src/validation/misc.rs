@@ -150,14 +150,14 @@ pub fn limit_range(obj: &Value) -> Vec<Cause> {
 pub fn lease(obj: &Value) -> Vec<Cause> {
     let mut errs = Vec::new();
     let sp = obj.get("spec").unwrap_or(&Value::Null);
-    if let Some(d) = sp.get("leaseDurationSeconds").and_then(Value::as_i64) {
-        if d <= 0 {
-            errs.push(Cause::invalid(
-                "spec.leaseDurationSeconds",
-                &json!(d),
-                "must be greater than 0",
-            ));
-        }
+    if let Some(d) = sp.get("leaseDurationSeconds").and_then(Value::as_i64)
+        && d <= 0
+    {
+        errs.push(Cause::invalid(
+            "spec.leaseDurationSeconds",
+            &json!(d),
+            "must be greater than 0",
+        ));
     }
     non_negative(&mut errs, sp, "leaseTransitions", "spec");
     errs
@@ -227,10 +227,10 @@ pub fn network_policy(obj: &Value) -> Vec<Cause> {
                         "may not specify both ipBlock and another peer",
                     ));
                 }
-                if let Some(b) = peer.get("ipBlock").filter(|v| !v.is_null()) {
-                    if s(b, "cidr").is_empty() {
-                        errs.push(Cause::required(&join(&pbase, "ipBlock.cidr"), ""));
-                    }
+                if let Some(b) = peer.get("ipBlock").filter(|v| !v.is_null())
+                    && s(b, "cidr").is_empty()
+                {
+                    errs.push(Cause::required(&join(&pbase, "ipBlock.cidr"), ""));
                 }
             }
         }
