@@ -264,7 +264,6 @@ fn namespace(obj: &mut Value) {
         // Upstream always (re)sets this label to the name.
         labels["kubernetes.io/metadata.name"] = json!(name);
     }
-    with_spec(obj, |s| set(s, "finalizers", json!(["kubernetes"])));
     if let Some(st) = child(obj, "status") {
         set(st, "phase", json!("Active"));
     }

@@ -102,10 +102,27 @@ pub fn prepare_for_create(res: &Resource, obj: &mut Value) {
     match (res.group, res.kind) {
         ("", "Pod") => default_tolerations(obj),
         ("batch", "Job") => job_selector(obj),
+        ("", "Namespace") => namespace_finalizer(obj),
         _ => {}
     }
     if let Some(status) = initial_status(res, obj) {
         obj["status"] = status;
+    }
+}
+
+/// Every new namespace carries the `kubernetes` finalizer in `spec.finalizers`.
+fn namespace_finalizer(ns: &mut Value) {
+    if !ns.get("spec").is_some_and(Value::is_object) {
+        ns["spec"] = json!({});
+    }
+    let list = &mut ns["spec"]["finalizers"];
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    if let Some(l) = list.as_array_mut()
+        && !l.iter().any(|f| f == "kubernetes")
+    {
+        l.push(json!("kubernetes"));
     }
 }
 
