@@ -53,8 +53,18 @@ pub enum DecodeError {
 
 /// Check the JSON types of `obj` against `res`'s schema; the first problem is returned.
 pub fn decode_check(res: &Resource, obj: &Value) -> Result<(), DecodeError> {
-    let kind = res.kind.to_string();
-    let version = res.version.to_string();
+    decode_check_as(res.group, res.version, res.kind, obj)
+}
+
+/// [`decode_check`] for a kind that is not a registry entry (e.g. `autoscaling/v1` `Scale`
+/// bodies of the scale subresource, `policy/v1` `Eviction`).
+pub fn decode_check_as(
+    group: &str,
+    version: &str,
+    kind: &str,
+    obj: &Value,
+) -> Result<(), DecodeError> {
+    let (kind_s, version_s) = (kind.to_string(), version.to_string());
     if !obj.is_object() {
         let what = match obj {
             Value::Array(_) => "array",
@@ -64,22 +74,22 @@ pub fn decode_check(res: &Resource, obj: &Value) -> Result<(), DecodeError> {
             _ => "null",
         };
         return Err(DecodeError::NotAnObject {
-            kind,
-            version,
+            kind: kind_s,
+            version: version_s,
             message: format!("json: cannot unmarshal {what} into Go value of type struct"),
         });
     }
-    let findings = schema::check(res.group, res.version, res.kind, obj);
+    let findings = schema::check(group, version, kind, obj);
     match findings.mismatches.into_iter().next() {
         None => Ok(()),
-        Some(m) if m.message.starts_with("illegal base64") => Err(DecodeError::Payload {
-            kind,
-            version,
+        Some(m) if !m.json => Err(DecodeError::Payload {
+            kind: kind_s,
+            version: version_s,
             message: m.message,
         }),
         Some(m) => Err(DecodeError::Type {
-            kind,
-            version,
+            kind: kind_s,
+            version: version_s,
             message: m.message,
         }),
     }

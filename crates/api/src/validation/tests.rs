@@ -696,3 +696,29 @@ fn network_policy_peers_need_a_selector() {
         vec!["spec.ingress[0].from[0]: Required value: must specify a peer"]
     );
 }
+
+#[test]
+fn bad_quantity_is_a_decode_error_without_json_prefix() {
+    let mut p = pod("p");
+    p["spec"]["containers"][0]["resources"] = json!({"requests": {"memory": "1GB"}});
+    let e = decode_check(r("", "pods"), &p).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"#
+    );
+}
+
+#[test]
+fn scale_bodies_are_type_checked() {
+    let e = decode_check_as(
+        "autoscaling",
+        "v1",
+        "Scale",
+        &json!({"spec": {"replicas": "two"}}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal string into Go struct field ScaleSpec.spec.replicas of type int32"#
+    );
+}

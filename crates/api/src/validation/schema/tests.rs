@@ -161,3 +161,27 @@ fn int_or_string_fields_are_not_quantities() {
     canonicalize_quantities("", "v1", "Service", &mut svc);
     assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
 }
+
+#[test]
+fn malformed_quantities_fail_decoding_like_upstream() {
+    let p =
+        json!({"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "lots"}}}]}});
+    let f = check("", "v1", "Pod", &p);
+    assert_eq!(f.mismatches.len(), 1);
+    assert!(!f.mismatches[0].json);
+    assert!(
+        f.mismatches[0]
+            .message
+            .starts_with("quantities must match the regular expression")
+    );
+    let p =
+        json!({"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": true}}}]}});
+    let f = check("", "v1", "Pod", &p);
+    assert!(
+        f.mismatches[0]
+            .message
+            .ends_with("of type resource.Quantity"),
+        "{}",
+        f.mismatches[0].message
+    );
+}
