@@ -23,6 +23,21 @@ pub enum StrategyError {
 /// Local result type.
 pub type Result<T> = std::result::Result<T, StrategyError>;
 
+impl StrategyError {
+    /// The field error for a 422 Invalid response (upstream answers a bad Scale with
+    /// `Scale.autoscaling "web" is invalid: spec.replicas: ...`); `None` for other errors.
+    pub fn cause(&self) -> Option<crate::validation::Cause> {
+        match self {
+            StrategyError::InvalidScale { field, message } => Some(crate::validation::Cause {
+                field: field.clone(),
+                reason: "FieldValueInvalid".into(),
+                message: message.clone(),
+            }),
+            StrategyError::NoScale => None,
+        }
+    }
+}
+
 /// Kinds whose `metadata.generation` tracks spec changes.
 pub fn tracks_generation(res: &Resource) -> bool {
     matches!(

@@ -158,6 +158,8 @@ fn kind_rules(res: &Resource, obj: &Value) -> Vec<Cause> {
         ("networking.k8s.io", "IngressClass") => misc::ingress_class(obj),
         ("networking.k8s.io", "NetworkPolicy") => misc::network_policy(obj),
         ("apps", "ControllerRevision") => misc::controller_revision(obj),
+        ("", "Event") => misc::core_event(obj),
+        ("events.k8s.io", "Event") => misc::events_event(obj),
         _ => Vec::new(),
     }
 }

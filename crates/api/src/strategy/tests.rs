@@ -224,6 +224,12 @@ fn apply_scale_rejects_negative_replicas() {
         "spec.replicas: Invalid value: -1: must be greater than or equal to 0"
     );
     assert_eq!(d["spec"]["replicas"], 1);
+    let cause = e.cause().unwrap();
+    assert_eq!(cause.reason, "FieldValueInvalid");
+    assert_eq!(
+        crate::validation::invalid_message("Scale.autoscaling", "web", &[cause]),
+        "Scale.autoscaling \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+    );
 }
 
 #[test]

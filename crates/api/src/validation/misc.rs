@@ -257,3 +257,82 @@ pub fn controller_revision_update(new: &Value, old: &Value) -> Vec<Cause> {
         Vec::new()
     }
 }
+
+/// core/v1 Event: the involved object must live in the event's namespace.
+pub fn core_event(obj: &Value) -> Vec<Cause> {
+    let mut errs = Vec::new();
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let obj_ns = obj
+        .pointer("/involvedObject/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !obj_ns.is_empty() && obj_ns != ns {
+        errs.push(Cause::invalid(
+            "involvedObject.namespace",
+            &json!(obj_ns),
+            "does not match event.namespace",
+        ));
+    }
+    if !s(obj, "type").is_empty() {
+        one_of(&mut errs, obj, "type", "", &["Normal", "Warning"]);
+    }
+    errs
+}
+
+/// events.k8s.io/v1 Event: the fields the new API requires.
+pub fn events_event(obj: &Value) -> Vec<Cause> {
+    let mut errs = Vec::new();
+    if obj.get("eventTime").is_none_or(Value::is_null) {
+        errs.push(Cause::required("eventTime", ""));
+    }
+    for key in [
+        "reportingController",
+        "reportingInstance",
+        "action",
+        "reason",
+    ] {
+        if s(obj, key).is_empty() {
+            errs.push(Cause::required(key, ""));
+        }
+    }
+    let controller = s(obj, "reportingController");
+    if !controller.is_empty() {
+        for msg in super::names::qualified_name(controller) {
+            errs.push(Cause::invalid(
+                "reportingController",
+                &json!(controller),
+                &msg,
+            ));
+        }
+    }
+    match obj.get("type").and_then(Value::as_str) {
+        Some("Normal") | Some("Warning") => {}
+        other => errs.push(Cause::not_supported(
+            "type",
+            &json!(other.unwrap_or("")),
+            &["Normal", "Warning"],
+        )),
+    }
+    if s(obj, "note").len() > 1024 {
+        errs.push(Cause::too_long("note", 1024));
+    }
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let reg_ns = obj
+        .pointer("/regarding/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !reg_ns.is_empty() && reg_ns != ns {
+        errs.push(Cause::invalid(
+            "regarding.namespace",
+            &json!(reg_ns),
+            "does not match event.namespace",
+        ));
+    }
+    errs
+}

@@ -722,3 +722,36 @@ fn scale_bodies_are_type_checked() {
         r#"Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal string into Go struct field ScaleSpec.spec.replicas of type int32"#
     );
 }
+
+#[test]
+fn core_events_must_share_namespace_with_object() {
+    let ev = json!({"metadata": {"name": "e", "namespace": "a"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "b"}, "type": "Normal"});
+    assert_eq!(
+        create("", "events", ev),
+        vec![r#"involvedObject.namespace: Invalid value: "b": does not match event.namespace"#]
+    );
+}
+
+#[test]
+fn events_k8s_io_events_need_reporting_fields() {
+    let res = registry().find("events.k8s.io", "v1", "events").unwrap();
+    let ev = json!({"metadata": {"name": "e", "namespace": "a"}, "eventTime": "2024-01-01T00:00:00.000000Z",
+        "reportingController": "example.com/ctl", "reportingInstance": "i", "action": "Act", "reason": "R", "type": "Normal"});
+    assert!(validate_create(res, &ev).is_empty());
+    let bad = json!({"metadata": {"name": "e", "namespace": "a"}, "type": "Info"});
+    let errs: Vec<String> = validate_create(res, &bad)
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert!(
+        errs.contains(&"eventTime: Required value".to_string()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.contains(
+            &r#"type: Unsupported value: "Info": supported values: "Normal", "Warning""#
+                .to_string()
+        ),
+        "{errs:?}"
+    );
+}
