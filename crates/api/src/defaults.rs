@@ -40,7 +40,7 @@ pub fn apply(res: &Resource, obj: &mut Value) {
         ("batch", "Job") => with_spec(obj, job_spec),
         ("batch", "CronJob") => cron_job(obj),
         ("", "Service") => with_spec(obj, service_spec),
-        ("", "Secret") => set(obj, "type", json!("Opaque")),
+        ("", "Secret") => secret(obj),
         ("", "Namespace") => namespace(obj),
         ("", "PersistentVolumeClaim") => {
             with_spec(obj, |s| set(s, "volumeMode", json!("Filesystem")));
@@ -250,6 +250,33 @@ fn service_spec(s: &mut Value) {
     }
     if ty == "LoadBalancer" {
         set(s, "allocateLoadBalancerNodePorts", json!(true));
+    }
+}
+
+/// `type: Opaque`, and `stringData` folded into `data` (base64), as upstream's conversion does
+/// on every write: stringData is write-only and never stored or served.
+fn secret(obj: &mut Value) {
+    use base64::Engine;
+    set(obj, "type", json!("Opaque"));
+    let Some(m) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(string_data) = m.remove("stringData") else {
+        return;
+    };
+    let Some(sd) = string_data.as_object().filter(|sd| !sd.is_empty()) else {
+        return;
+    };
+    let data = m.entry("data").or_insert_with(|| json!({}));
+    if !data.is_object() {
+        *data = json!({});
+    }
+    if let Some(d) = data.as_object_mut() {
+        for (k, v) in sd {
+            let text = v.as_str().unwrap_or_default();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+            d.insert(k.clone(), json!(encoded));
+        }
     }
 }
 

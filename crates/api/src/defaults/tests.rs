@@ -353,3 +353,16 @@ fn quantities_are_written_canonically() {
     assert_eq!(r["limits"], json!({"cpu": "1", "memory": "512Mi"}));
     assert_eq!(r["requests"], json!({"cpu": "1", "memory": "512Mi"}));
 }
+
+#[test]
+fn secret_string_data_is_folded_into_data() {
+    let s = defaulted(
+        "",
+        "v1",
+        "secrets",
+        json!({"data": {"a": "YQ=="}, "stringData": {"b": "hello", "a": "x"}}),
+    );
+    assert_eq!(s["data"], json!({"a": "eA==", "b": "aGVsbG8="}));
+    assert!(s.get("stringData").is_none());
+    assert_eq!(s["type"], "Opaque");
+}
