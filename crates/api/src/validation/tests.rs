@@ -618,3 +618,61 @@ fn events_k8s_io_events_need_reporting_fields() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn probes_need_exactly_one_handler() {
+    let mut p = pod("p");
+    p["spec"]["containers"][0]["livenessProbe"] = json!({"periodSeconds": 5});
+    p["spec"]["containers"][0]["readinessProbe"] =
+        json!({"exec": {"command": ["true"]}, "tcpSocket": {"port": 80}});
+    let errs = create("", "pods", p);
+    assert!(
+        errs.contains(
+            &"spec.containers[0].livenessProbe: Required value: must specify a handler type"
+                .to_string()
+        ),
+        "{errs:?}"
+    );
+    assert!(errs.contains(&"spec.containers[0].readinessProbe: Forbidden: may not specify more than 1 handler type".to_string()), "{errs:?}");
+}
+
+#[test]
+fn liveness_success_threshold_must_be_one() {
+    let mut p = pod("p");
+    p["spec"]["containers"][0]["livenessProbe"] =
+        json!({"httpGet": {"port": 8080}, "successThreshold": 2});
+    assert_eq!(
+        create("", "pods", p),
+        vec!["spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1"]
+    );
+}
+
+#[test]
+fn volumes_need_one_source_and_its_required_fields() {
+    let mut p = pod("p");
+    p["spec"]["volumes"] = json!([{"name": "a", "configMap": {}}, {"name": "b", "emptyDir": {}, "hostPath": {"path": "/x"}}]);
+    let errs = create("", "pods", p);
+    assert!(
+        errs.contains(&"spec.volumes[0].configMap.name: Required value".to_string()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.contains(
+            &"spec.volumes[1]: Forbidden: may not specify more than 1 volume type".to_string()
+        ),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn pod_hostname_must_be_a_label() {
+    let mut p = pod("p");
+    p["spec"]["hostname"] = json!("Bad_Host");
+    let errs = create("", "pods", p);
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0]
+            .starts_with(r#"spec.hostname: Invalid value: "Bad_Host": a lowercase RFC 1123 label"#),
+        "{errs:?}"
+    );
+}
