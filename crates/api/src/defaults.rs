@@ -13,11 +13,13 @@ pub use pod::image_is_latest;
 use util::{child, existing, items, missing, set};
 
 /// Fill upstream's defaults into `obj`, an object of kind `res` (any served version;
-/// HPAs are defaulted according to the object's own `apiVersion`).
+/// HPAs are defaulted according to the object's own `apiVersion`). Quantities are rewritten
+/// to their canonical form, as upstream's serializer does.
 pub fn apply(res: &Resource, obj: &mut Value) {
     if !obj.is_object() {
         return;
     }
+    crate::validation::schema::canonicalize_quantities(res.group, res.version, res.kind, obj);
     match (res.group, res.kind) {
         ("", "Pod") => pod::pod(obj),
         ("", "PodTemplate") => {
@@ -38,10 +40,7 @@ pub fn apply(res: &Resource, obj: &mut Value) {
         ("batch", "Job") => with_spec(obj, job_spec),
         ("batch", "CronJob") => cron_job(obj),
         ("", "Service") => with_spec(obj, service_spec),
-        ("", "Secret") => {
-            set(obj, "type", json!("Opaque"));
-            fold_string_data(obj);
-        }
+        ("", "Secret") => secret(obj),
         ("", "Namespace") => namespace(obj),
         ("", "PersistentVolumeClaim") => {
             with_spec(obj, |s| set(s, "volumeMode", json!("Filesystem")));
@@ -254,6 +253,33 @@ fn service_spec(s: &mut Value) {
     }
 }
 
+/// `type: Opaque`, and `stringData` folded into `data` (base64), as upstream's conversion does
+/// on every write: stringData is write-only and never stored or served.
+fn secret(obj: &mut Value) {
+    use base64::Engine;
+    set(obj, "type", json!("Opaque"));
+    let Some(m) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(string_data) = m.remove("stringData") else {
+        return;
+    };
+    let Some(sd) = string_data.as_object().filter(|sd| !sd.is_empty()) else {
+        return;
+    };
+    let data = m.entry("data").or_insert_with(|| json!({}));
+    if !data.is_object() {
+        *data = json!({});
+    }
+    if let Some(d) = data.as_object_mut() {
+        for (k, v) in sd {
+            let text = v.as_str().unwrap_or_default();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+            d.insert(k.clone(), json!(encoded));
+        }
+    }
+}
+
 fn namespace(obj: &mut Value) {
     let name = obj
         .pointer("/metadata/name")
@@ -265,7 +291,6 @@ fn namespace(obj: &mut Value) {
         // Upstream always (re)sets this label to the name.
         labels["kubernetes.io/metadata.name"] = json!(name);
     }
-    with_spec(obj, |s| set(s, "finalizers", json!(["kubernetes"])));
     if let Some(st) = child(obj, "status") {
         set(st, "phase", json!("Active"));
     }
@@ -335,23 +360,3 @@ fn hpa(obj: &mut Value) {
 
 #[cfg(test)]
 mod tests;
-
-/// A Secret's `stringData` is write-only: its entries land base64-encoded in `data`
-/// (overriding keys already there), as upstream's conversion does.
-fn fold_string_data(obj: &mut Value) {
-    use base64::Engine;
-    let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|o| o.remove("stringData"))
-    else {
-        return;
-    };
-    if !obj["data"].is_object() {
-        obj["data"] = json!({});
-    }
-    for (k, v) in string_data {
-        let text = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string());
-        obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
-    }
-}

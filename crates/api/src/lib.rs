@@ -14,3 +14,6 @@ pub mod table;
 pub mod validation;
 
 pub use registry::{Resource, registry};
+
+#[cfg(test)]
+mod robustness;

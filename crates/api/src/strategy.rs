@@ -1,12 +1,13 @@
 //! Write strategies: what create/update/status-update may change; generation bumps.
 
 mod qos;
+mod scale;
 
 use serde_json::{Map, Value, json};
 
 use crate::Resource;
-use crate::selector::LabelSelector;
 pub use qos::pod_qos_class;
+pub use scale::{apply_scale, scale_of};
 
 /// Errors from strategy hooks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +23,21 @@ pub enum StrategyError {
 
 /// Local result type.
 pub type Result<T> = std::result::Result<T, StrategyError>;
+
+impl StrategyError {
+    /// The field error for a 422 Invalid response (upstream answers a bad Scale with
+    /// `Scale.autoscaling "web" is invalid: spec.replicas: ...`); `None` for other errors.
+    pub fn cause(&self) -> Option<crate::validation::Cause> {
+        match self {
+            StrategyError::InvalidScale { field, message } => Some(crate::validation::Cause {
+                field: field.clone(),
+                reason: "FieldValueInvalid".into(),
+                message: message.clone(),
+            }),
+            StrategyError::NoScale => None,
+        }
+    }
+}
 
 /// Kinds whose `metadata.generation` tracks spec changes.
 pub fn tracks_generation(res: &Resource) -> bool {
@@ -102,10 +118,27 @@ pub fn prepare_for_create(res: &Resource, obj: &mut Value) {
     match (res.group, res.kind) {
         ("", "Pod") => default_tolerations(obj),
         ("batch", "Job") => job_selector(obj),
+        ("", "Namespace") => namespace_finalizer(obj),
         _ => {}
     }
     if let Some(status) = initial_status(res, obj) {
         obj["status"] = status;
+    }
+}
+
+/// Every new namespace carries the `kubernetes` finalizer in `spec.finalizers`.
+fn namespace_finalizer(ns: &mut Value) {
+    if !ns.get("spec").is_some_and(Value::is_object) {
+        ns["spec"] = json!({});
+    }
+    let list = &mut ns["spec"]["finalizers"];
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    if let Some(l) = list.as_array_mut()
+        && !l.iter().any(|f| f == "kubernetes")
+    {
+        l.push(json!("kubernetes"));
     }
 }
 
@@ -396,90 +429,6 @@ pub fn prepare_for_status_update(_res: &Resource, new: &mut Value, old: &Value) 
         }
     }
     *new = out;
-}
-
-/// The `status.selector` string of a Scale: the kind's pod selector in query form.
-fn scale_selector(res: &Resource, obj: &Value) -> String {
-    let sel = obj.pointer("/spec/selector").unwrap_or(&Value::Null);
-    let parsed = if res.kind == "ReplicationController" {
-        LabelSelector::from_map(sel)
-    } else {
-        LabelSelector::from_label_selector(sel)
-    };
-    parsed.map(|s| s.to_string()).unwrap_or_default()
-}
-
-/// The autoscaling/v1 Scale of `obj`, or `None` when `res` has no scale subresource.
-pub fn scale_of(res: &Resource, obj: &Value) -> Option<Value> {
-    if !res.has_scale {
-        return None;
-    }
-    let mut meta = Map::new();
-    for key in [
-        "name",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "creationTimestamp",
-    ] {
-        if let Some(v) = obj.pointer(&format!("/metadata/{key}")) {
-            meta.insert(key.into(), v.clone());
-        }
-    }
-    let replicas = obj
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    let current = obj
-        .pointer("/status/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    let mut status = json!({"replicas": current});
-    let selector = scale_selector(res, obj);
-    if !selector.is_empty() {
-        status["selector"] = json!(selector);
-    }
-    Some(json!({
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": meta,
-        "spec": {"replicas": replicas},
-        "status": status,
-    }))
-}
-
-/// Apply a Scale's `spec.replicas` to `obj`.
-pub fn apply_scale(res: &Resource, obj: &mut Value, scale: &Value) -> Result<()> {
-    if !res.has_scale {
-        return Err(StrategyError::NoScale);
-    }
-    let replicas = match scale.pointer("/spec/replicas") {
-        None | Some(Value::Null) => 0,
-        Some(v) => v.as_i64().ok_or_else(|| StrategyError::InvalidScale {
-            field: "spec.replicas".into(),
-            message: format!("Invalid value: {v}: must be an integer"),
-        })?,
-    };
-    if replicas < 0 {
-        return Err(StrategyError::InvalidScale {
-            field: "spec.replicas".into(),
-            message: format!("Invalid value: {replicas}: must be greater than or equal to 0"),
-        });
-    }
-    if replicas > i64::from(i32::MAX) {
-        return Err(StrategyError::InvalidScale {
-            field: "spec.replicas".into(),
-            message: format!("Invalid value: {replicas}: must be less than or equal to 2147483647"),
-        });
-    }
-    let Some(root) = obj.as_object_mut() else {
-        return Ok(());
-    };
-    if !root.get("spec").is_some_and(Value::is_object) {
-        root.insert("spec".into(), json!({}));
-    }
-    obj["spec"]["replicas"] = json!(replicas);
-    Ok(())
 }
 
 #[cfg(test)]

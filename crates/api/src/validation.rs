@@ -11,6 +11,7 @@ mod cause;
 mod core;
 mod cron;
 mod meta;
+mod misc;
 pub mod names;
 mod network;
 mod pod;
@@ -52,8 +53,18 @@ pub enum DecodeError {
 
 /// Check the JSON types of `obj` against `res`'s schema; the first problem is returned.
 pub fn decode_check(res: &Resource, obj: &Value) -> Result<(), DecodeError> {
-    let kind = res.kind.to_string();
-    let version = res.version.to_string();
+    decode_check_as(res.group, res.version, res.kind, obj)
+}
+
+/// [`decode_check`] for a kind that is not a registry entry (e.g. `autoscaling/v1` `Scale`
+/// bodies of the scale subresource, `policy/v1` `Eviction`).
+pub fn decode_check_as(
+    group: &str,
+    version: &str,
+    kind: &str,
+    obj: &Value,
+) -> Result<(), DecodeError> {
+    let (kind_s, version_s) = (kind.to_string(), version.to_string());
     if !obj.is_object() {
         let what = match obj {
             Value::Array(_) => "array",
@@ -63,22 +74,22 @@ pub fn decode_check(res: &Resource, obj: &Value) -> Result<(), DecodeError> {
             _ => "null",
         };
         return Err(DecodeError::NotAnObject {
-            kind,
-            version,
+            kind: kind_s,
+            version: version_s,
             message: format!("json: cannot unmarshal {what} into Go value of type struct"),
         });
     }
-    let findings = schema::check(res.group, res.version, res.kind, obj);
+    let findings = schema::check(group, version, kind, obj);
     match findings.mismatches.into_iter().next() {
         None => Ok(()),
-        Some(m) if m.message.starts_with("illegal base64") => Err(DecodeError::Payload {
-            kind,
-            version,
+        Some(m) if !m.json => Err(DecodeError::Payload {
+            kind: kind_s,
+            version: version_s,
             message: m.message,
         }),
         Some(m) => Err(DecodeError::Type {
-            kind,
-            version,
+            kind: kind_s,
+            version: version_s,
             message: m.message,
         }),
     }
@@ -140,6 +151,15 @@ fn kind_rules(res: &Resource, obj: &Value) -> Vec<Cause> {
         ("networking.k8s.io", "Ingress") => network::ingress(obj),
         ("storage.k8s.io", "StorageClass") => network::storage_class(obj),
         ("discovery.k8s.io", "EndpointSlice") => network::endpoint_slice(obj),
+        ("scheduling.k8s.io", "PriorityClass") => misc::priority_class(obj),
+        ("", "ResourceQuota") => misc::resource_quota(obj),
+        ("", "LimitRange") => misc::limit_range(obj),
+        ("coordination.k8s.io", "Lease") => misc::lease(obj),
+        ("networking.k8s.io", "IngressClass") => misc::ingress_class(obj),
+        ("networking.k8s.io", "NetworkPolicy") => misc::network_policy(obj),
+        ("apps", "ControllerRevision") => misc::controller_revision(obj),
+        ("", "Event") => misc::core_event(obj),
+        ("events.k8s.io", "Event") => misc::events_event(obj),
         _ => Vec::new(),
     }
 }
@@ -159,6 +179,9 @@ fn update_rules(res: &Resource, new: &Value, old: &Value) -> Vec<Cause> {
         | ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::binding_update(new, old),
         ("storage.k8s.io", "StorageClass") => network::storage_class_update(new, old),
         ("discovery.k8s.io", "EndpointSlice") => core::immutable_fields(new, old, &["addressType"]),
+        ("scheduling.k8s.io", "PriorityClass") => misc::priority_class_update(new, old),
+        ("networking.k8s.io", "IngressClass") => misc::ingress_class_update(new, old),
+        ("apps", "ControllerRevision") => misc::controller_revision_update(new, old),
         _ => Vec::new(),
     }
 }

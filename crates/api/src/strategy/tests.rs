@@ -59,6 +59,13 @@ fn create_namespace_is_active() {
     let mut ns = json!({"metadata": {"name": "x"}});
     prepare_for_create(r("", "namespaces"), &mut ns);
     assert_eq!(ns["status"]["phase"], "Active");
+    assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
+    let mut other = json!({"metadata": {"name": "x"}, "spec": {"finalizers": ["example.com/f"]}});
+    prepare_for_create(r("", "namespaces"), &mut other);
+    assert_eq!(
+        other["spec"]["finalizers"],
+        json!(["example.com/f", "kubernetes"])
+    );
 }
 
 #[test]
@@ -217,6 +224,12 @@ fn apply_scale_rejects_negative_replicas() {
         "spec.replicas: Invalid value: -1: must be greater than or equal to 0"
     );
     assert_eq!(d["spec"]["replicas"], 1);
+    let cause = e.cause().unwrap();
+    assert_eq!(cause.reason, "FieldValueInvalid");
+    assert_eq!(
+        crate::validation::invalid_message("Scale.autoscaling", "web", &[cause]),
+        "Scale.autoscaling \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+    );
 }
 
 #[test]
@@ -250,4 +263,14 @@ fn update_with_undefaulted_body_does_not_bump_generation() {
     prepare_for_update(res, &mut new, &old);
     assert_eq!(new["metadata"]["generation"], 1);
     assert_eq!(new["spec"]["replicas"], 1);
+}
+
+#[test]
+fn finalized_namespace_is_not_given_its_finalizer_back() {
+    let res = r("", "namespaces");
+    let old = json!({"metadata": {"name": "n"}, "spec": {}, "status": {"phase": "Terminating"}});
+    let mut new = json!({"metadata": {"name": "n", "labels": {"a": "b"}}, "spec": {}});
+    prepare_for_update(res, &mut new, &old);
+    crate::defaults::apply(res, &mut new);
+    assert!(new["spec"].get("finalizers").is_none());
 }

@@ -65,6 +65,25 @@ pub fn pod_spec(errs: &mut Vec<Cause>, spec: &Value, path: &str, is_pod: bool) {
     }
     one_of(errs, spec, "restartPolicy", path, RESTART_POLICIES);
     one_of(errs, spec, "dnsPolicy", path, DNS_POLICIES);
+    for (key, label) in [
+        ("hostname", true),
+        ("subdomain", true),
+        ("nodeName", false),
+        ("serviceAccountName", false),
+    ] {
+        let v = s(spec, key);
+        if v.is_empty() {
+            continue;
+        }
+        let msgs = if label {
+            names::dns1123_label(v)
+        } else {
+            names::dns1123_subdomain(v)
+        };
+        for msg in msgs {
+            errs.push(Cause::invalid(&join(path, key), &json!(v), &msg));
+        }
+    }
     non_negative(errs, spec, "terminationGracePeriodSeconds", path);
     if let Some(n) = spec.get("activeDeadlineSeconds").and_then(Value::as_i64)
         && !(1..=i64::from(i32::MAX)).contains(&n)
@@ -118,8 +137,113 @@ fn volumes(errs: &mut Vec<Cause>, spec: &Value, path: &str) -> HashSet<String> {
                 errs.push(Cause::duplicate(&join(&base, "name"), &json!(name)));
             }
         }
+        volume_source(errs, v, &base);
     }
     names_seen
+}
+
+/// Volume source keys (everything in a Volume but its name).
+fn volume_source(errs: &mut Vec<Cause>, v: &Value, base: &str) {
+    let Some(m) = v.as_object() else {
+        return;
+    };
+    let sources: Vec<&String> = m
+        .iter()
+        .filter(|(k, val)| k.as_str() != "name" && !val.is_null())
+        .map(|(k, _)| k)
+        .collect();
+    if sources.len() > 1 {
+        errs.push(Cause::forbidden(
+            base,
+            "may not specify more than 1 volume type",
+        ));
+    }
+    let required = |errs: &mut Vec<Cause>, src: &str, key: &str| {
+        if let Some(o) = v.get(src).filter(|o| o.is_object())
+            && s(o, key).is_empty()
+        {
+            errs.push(Cause::required(&join(base, &format!("{src}.{key}")), ""));
+        }
+    };
+    required(errs, "configMap", "name");
+    required(errs, "secret", "secretName");
+    required(errs, "persistentVolumeClaim", "claimName");
+    required(errs, "hostPath", "path");
+    required(errs, "nfs", "server");
+    required(errs, "nfs", "path");
+    for key in ["configMap", "secret", "downwardAPI", "projected"] {
+        if let Some(mode) = v
+            .get(key)
+            .and_then(|o| o.get("defaultMode"))
+            .and_then(Value::as_i64)
+            && !(0..=0o777).contains(&mode)
+        {
+            errs.push(Cause::invalid(
+                &join(base, &format!("{key}.defaultMode")),
+                &json!(mode),
+                "must be a number between 0 and 0777 (octal), both inclusive",
+            ));
+        }
+    }
+}
+
+const PROBE_HANDLERS: &[&str] = &["exec", "httpGet", "tcpSocket", "grpc"];
+
+fn probe(errs: &mut Vec<Cause>, c: &Value, key: &str, path: &str) {
+    let Some(p) = c.get(key).filter(|p| p.is_object()) else {
+        return;
+    };
+    let base = join(path, key);
+    let handlers = PROBE_HANDLERS
+        .iter()
+        .filter(|h| p.get(**h).is_some_and(|v| !v.is_null()))
+        .count();
+    if handlers == 0 {
+        errs.push(Cause::required(&base, "must specify a handler type"));
+    } else if handlers > 1 {
+        errs.push(Cause::forbidden(
+            &base,
+            "may not specify more than 1 handler type",
+        ));
+    }
+    for field in [
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ] {
+        non_negative(errs, p, field, &base);
+    }
+    if key != "readinessProbe"
+        && let Some(n) = p.get("successThreshold").and_then(Value::as_i64)
+        && n != 1
+    {
+        errs.push(Cause::invalid(
+            &join(&base, "successThreshold"),
+            &json!(n),
+            "must be 1",
+        ));
+    }
+    if let Some(port) = p
+        .pointer("/httpGet/port")
+        .or_else(|| p.pointer("/tcpSocket/port"))
+    {
+        let field = if p.get("httpGet").is_some() {
+            "httpGet.port"
+        } else {
+            "tcpSocket.port"
+        };
+        match port {
+            Value::Number(_) => port_range(errs, port, &join(&base, field)),
+            Value::String(name) => {
+                for msg in names::port_name(name) {
+                    errs.push(Cause::invalid(&join(&base, field), port, &msg));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn container(
@@ -203,6 +327,9 @@ fn container(
         }
     }
     resources(errs, c.get("resources"), &join(path, "resources"));
+    for key in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        probe(errs, c, key, path);
+    }
 }
 
 fn resources(errs: &mut Vec<Cause>, res: Option<&Value>, path: &str) {

@@ -16,9 +16,13 @@ use serde_json::Value;
 /// A JSON value of the wrong type at some field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeMismatch {
-    /// The upstream-style message after `json: ` (e.g. `cannot unmarshal string into Go
-    /// struct field DeploymentSpec.spec.replicas of type int32`).
+    /// The upstream-style message (e.g. `cannot unmarshal string into Go struct field
+    /// DeploymentSpec.spec.replicas of type int32`, or a payload error such as
+    /// `illegal base64 data at input byte 3`).
     pub message: String,
+    /// True for encoding/json type errors (upstream prefixes them with `json: `); false for
+    /// errors from a field's own decoder (base64, quantities).
+    pub json: bool,
 }
 
 /// What a walk found.
@@ -124,6 +128,63 @@ pub fn check(group: &str, version: &str, kind: &str, obj: &Value) -> Findings {
     out
 }
 
+/// Rewrite every `resource.Quantity` in `obj` to its canonical form (`0.5` → `500m`,
+/// `1024Mi` → `1Gi`, JSON numbers → strings), as upstream serializes quantities.
+/// Unparseable quantities are left for validation to report.
+pub fn canonicalize_quantities(group: &str, version: &str, kind: &str, obj: &mut Value) {
+    let Some(root) = schema_for(group, version, kind) else {
+        return;
+    };
+    canon(&root, obj, &root, 0);
+}
+
+const QUANTITY_DEF: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+
+fn canon(root: &Value, v: &mut Value, schema: &Value, depth: usize) {
+    if depth > 64 || v.is_null() {
+        return;
+    }
+    let mut s = schema;
+    let mut name = None;
+    for _ in 0..16 {
+        let Some(r) = s.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        name = Some(def_name(r));
+        match root.pointer(r.trim_start_matches('#')) {
+            Some(next) => s = next,
+            None => return,
+        }
+    }
+    if name == Some(QUANTITY_DEF) {
+        if let Some(q) = crate::quantity::from_json(v) {
+            *v = Value::String(q.to_string());
+        }
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            let props = s.get("properties").and_then(Value::as_object);
+            let extra = s.get("additionalProperties").filter(|a| a.is_object());
+            for (k, child) in map.iter_mut() {
+                if let Some(ps) = props.and_then(|p| p.get(k)) {
+                    canon(root, child, ps, depth + 1);
+                } else if let Some(ap) = extra {
+                    canon(root, child, ap, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(is) = s.get("items") {
+                for item in items.iter_mut() {
+                    canon(root, item, is, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 #[derive(Clone)]
 enum Seg {
     Field(String),
@@ -214,6 +275,9 @@ impl<'a> Walker<'a> {
 
     fn go_type(&self, schema: &'a Value) -> String {
         let (s, name) = self.resolve(schema);
+        if name == Some(QUANTITY_DEF) {
+            return "resource.Quantity".into();
+        }
         if let Some(n) = name
             && s.get("properties").is_some()
         {
@@ -255,15 +319,18 @@ impl<'a> Walker<'a> {
         detail: Option<&str>,
     ) {
         let ty = self.go_type(schema);
-        let message = match detail {
-            Some(d) => d.to_string(),
-            None => format!(
-                "cannot unmarshal {} into Go struct field {owner}.{} of type {ty}",
-                json_kind(v),
-                go_path(path)
+        let (message, json) = match detail {
+            Some(d) => (d.to_string(), false),
+            None => (
+                format!(
+                    "cannot unmarshal {} into Go struct field {owner}.{} of type {ty}",
+                    json_kind(v),
+                    go_path(path)
+                ),
+                true,
             ),
         };
-        self.out.mismatches.push(TypeMismatch { message });
+        self.out.mismatches.push(TypeMismatch { message, json });
     }
 
     fn walk(&mut self, v: &Value, schema: &'a Value, path: &mut Vec<Seg>, owner: &str) {
@@ -275,6 +342,15 @@ impl<'a> Walker<'a> {
             Some(n) if s.get("properties").is_some() => short_type(n).to_string(),
             _ => owner.to_string(),
         };
+        if name == Some(QUANTITY_DEF) {
+            if !(v.is_string() || v.is_number()) {
+                self.mismatch(v, schema, path, owner, None);
+            } else if crate::quantity::from_json(v).is_none() {
+                let detail = crate::quantity::QuantityError::Format.to_string();
+                self.mismatch(v, schema, path, owner, Some(&detail));
+            }
+            return;
+        }
         if s.get("x-kubernetes-int-or-string").is_some() {
             if !(v.is_string() || v.is_number()) {
                 self.mismatch(v, schema, path, owner, None);

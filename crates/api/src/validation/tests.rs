@@ -2,6 +2,8 @@ use super::*;
 use crate::{defaults, registry, strategy};
 use serde_json::json;
 
+mod workloads;
+
 fn r(group: &str, plural: &str) -> &'static Resource {
     let v = if group == "autoscaling" { "v2" } else { "v1" };
     registry().find(group, v, plural).unwrap()
@@ -275,145 +277,6 @@ fn pod_update_of_labels_is_fine() {
 }
 
 #[test]
-fn valid_deployment_passes() {
-    assert!(create("apps", "deployments", deployment()).is_empty());
-}
-
-#[test]
-fn deployment_selector_must_match_template() {
-    let mut d = deployment();
-    d["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
-    assert_eq!(
-        create("apps", "deployments", d),
-        vec![
-            r#"spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`"#
-        ]
-    );
-}
-
-#[test]
-fn deployment_selector_required_and_non_empty() {
-    let mut d = deployment();
-    d["spec"].as_object_mut().unwrap().remove("selector");
-    assert_eq!(
-        create("apps", "deployments", d.clone()),
-        vec!["spec.selector: Required value"]
-    );
-    d["spec"]["selector"] = json!({});
-    assert_eq!(
-        create("apps", "deployments", d),
-        vec![
-            "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for deployment"
-        ]
-    );
-}
-
-#[test]
-fn deployment_negative_replicas_and_restart_policy() {
-    let mut d = deployment();
-    d["spec"]["replicas"] = json!(-1);
-    d["spec"]["template"]["spec"]["restartPolicy"] = json!("Never");
-    let errs = create("apps", "deployments", d);
-    assert!(errs.contains(
-        &"spec.replicas: Invalid value: -1: must be greater than or equal to 0".to_string()
-    ));
-    assert!(errs.contains(&r#"spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always""#.to_string()));
-}
-
-#[test]
-fn deployment_selector_is_immutable() {
-    let old = deployment();
-    let mut new = deployment();
-    new["spec"]["selector"] = json!({"matchLabels": {"app": "web", "v": "2"}});
-    new["spec"]["template"]["metadata"]["labels"]["v"] = json!("2");
-    assert_eq!(
-        update("apps", "deployments", old, new),
-        vec![
-            r#"spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"web", "v":"2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"#
-        ]
-    );
-}
-
-#[test]
-fn deployment_scale_update_is_valid() {
-    let old = deployment();
-    let mut new = deployment();
-    new["spec"]["replicas"] = json!(5);
-    assert!(update("apps", "deployments", old, new).is_empty());
-}
-
-#[test]
-fn statefulset_forbids_changing_service_name() {
-    let mut old = deployment();
-    old["spec"]["serviceName"] = json!("a");
-    let mut new = old.clone();
-    new["spec"]["serviceName"] = json!("b");
-    let errs = update("apps", "statefulsets", old, new);
-    assert_eq!(errs.len(), 1);
-    assert!(errs[0].starts_with(
-        "spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"
-    ));
-}
-
-#[test]
-fn job_requires_never_or_on_failure() {
-    let j = json!({"metadata": {"name": "j", "namespace": "d", "uid": "u"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}});
-    assert_eq!(
-        create("batch", "jobs", j),
-        vec![
-            r#"spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never""#
-        ]
-    );
-}
-
-#[test]
-fn job_template_is_immutable() {
-    let old = json!({"metadata": {"name": "j", "namespace": "d", "uid": "u"}, "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}});
-    let res = r("batch", "jobs");
-    let mut stored = old.clone();
-    defaults::apply(res, &mut stored);
-    strategy::prepare_for_create(res, &mut stored);
-    assert!(validate_create(res, &stored).is_empty());
-    let mut new = stored.clone();
-    new["spec"]["template"]["spec"]["containers"][0]["image"] = json!("y");
-    let errs: Vec<String> = validate_update(res, &new, &stored)
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    assert_eq!(
-        errs,
-        vec!["spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable"]
-    );
-}
-
-#[test]
-fn cronjob_schedule_checks() {
-    let cj = |sched: &str| {
-        json!({"metadata": {"name": "c", "namespace": "d"}, "spec": {"schedule": sched,
-        "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "x"}]}}}}}})
-    };
-    assert!(create("batch", "cronjobs", cj("*/5 * * * *")).is_empty());
-    assert!(create("batch", "cronjobs", cj("@hourly")).is_empty());
-    assert!(create("batch", "cronjobs", cj("0 9 * * mon-fri")).is_empty());
-    let errs = create("batch", "cronjobs", cj("foo"));
-    assert_eq!(
-        errs,
-        vec![r#"spec.schedule: Invalid value: "foo": expected exactly 5 fields, found 1: foo"#]
-    );
-    assert_eq!(create("batch", "cronjobs", cj("61 * * * *")).len(), 1);
-}
-
-#[test]
-fn cronjob_names_are_limited_to_52() {
-    let name = "a".repeat(53);
-    let cj = json!({"metadata": {"name": name, "namespace": "d"}, "spec": {"schedule": "* * * * *",
-        "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}}}});
-    let errs = create("batch", "cronjobs", cj);
-    assert_eq!(errs.len(), 1);
-    assert!(errs[0].ends_with("must be no more than 52 characters"));
-}
-
-#[test]
 fn service_ports_required_and_checked() {
     let svc =
         json!({"metadata": {"name": "s", "namespace": "d"}, "spec": {"selector": {"app": "x"}}});
@@ -613,4 +476,203 @@ fn go_repr_forms() {
     );
     assert_eq!(go_repr(&json!(["x", "y"])), r#"[]string{"x", "y"}"#);
     assert_eq!(go_repr(&json!(5)), "5");
+}
+
+#[test]
+fn priority_classes_reserve_system_prefix_and_cap_value() {
+    let pc = |name: &str, value: i64| json!({"metadata": {"name": name}, "value": value});
+    assert!(create("scheduling.k8s.io", "priorityclasses", pc("high", 1000)).is_empty());
+    assert!(
+        create(
+            "scheduling.k8s.io",
+            "priorityclasses",
+            pc("system-node-critical", 2_000_001_000)
+        )
+        .is_empty()
+    );
+    let errs = create("scheduling.k8s.io", "priorityclasses", pc("system-mine", 5));
+    assert!(
+        errs[0].starts_with(
+            "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved"
+        ),
+        "{errs:?}"
+    );
+    let errs = create(
+        "scheduling.k8s.io",
+        "priorityclasses",
+        pc("huge", 2_000_000_000),
+    );
+    assert_eq!(
+        errs,
+        vec!["value: Forbidden: maximum allowed value of a user defined priority is 1000000000"]
+    );
+    let errs = update(
+        "scheduling.k8s.io",
+        "priorityclasses",
+        pc("high", 1),
+        pc("high", 2),
+    );
+    assert_eq!(
+        errs,
+        vec!["value: Forbidden: may not be changed in an update."]
+    );
+}
+
+#[test]
+fn quota_and_limit_range_quantities() {
+    let q = json!({"metadata": {"name": "q", "namespace": "d"}, "spec": {"hard": {"pods": "10", "requests.cpu": "lots"}}});
+    let errs = create("", "resourcequotas", q);
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0].starts_with(
+            r#"spec.hard[requests.cpu]: Invalid value: "lots": quantities must match"#
+        ),
+        "{errs:?}"
+    );
+    let lr = json!({"metadata": {"name": "l", "namespace": "d"}, "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"}}]}});
+    assert!(create("", "limitranges", lr).is_empty());
+}
+
+#[test]
+fn lease_duration_must_be_positive() {
+    let l = json!({"metadata": {"name": "n", "namespace": "kube-node-lease"}, "spec": {"leaseDurationSeconds": 0}});
+    assert_eq!(
+        create("coordination.k8s.io", "leases", l),
+        vec!["spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"]
+    );
+}
+
+#[test]
+fn ingress_class_needs_controller() {
+    let ic = json!({"metadata": {"name": "nginx"}, "spec": {}});
+    assert_eq!(
+        create("networking.k8s.io", "ingressclasses", ic),
+        vec!["spec.controller: Required value"]
+    );
+}
+
+#[test]
+fn network_policy_peers_need_a_selector() {
+    let np = json!({"metadata": {"name": "n", "namespace": "d"}, "spec": {"podSelector": {}, "ingress": [{"from": [{}]}]}});
+    assert_eq!(
+        create("networking.k8s.io", "networkpolicies", np),
+        vec!["spec.ingress[0].from[0]: Required value: must specify a peer"]
+    );
+}
+
+#[test]
+fn bad_quantity_is_a_decode_error_without_json_prefix() {
+    let mut p = pod("p");
+    p["spec"]["containers"][0]["resources"] = json!({"requests": {"memory": "1GB"}});
+    let e = decode_check(r("", "pods"), &p).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"#
+    );
+}
+
+#[test]
+fn scale_bodies_are_type_checked() {
+    let e = decode_check_as(
+        "autoscaling",
+        "v1",
+        "Scale",
+        &json!({"spec": {"replicas": "two"}}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal string into Go struct field ScaleSpec.spec.replicas of type int32"#
+    );
+}
+
+#[test]
+fn core_events_must_share_namespace_with_object() {
+    let ev = json!({"metadata": {"name": "e", "namespace": "a"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "b"}, "type": "Normal"});
+    assert_eq!(
+        create("", "events", ev),
+        vec![r#"involvedObject.namespace: Invalid value: "b": does not match event.namespace"#]
+    );
+}
+
+#[test]
+fn events_k8s_io_events_need_reporting_fields() {
+    let res = registry().find("events.k8s.io", "v1", "events").unwrap();
+    let ev = json!({"metadata": {"name": "e", "namespace": "a"}, "eventTime": "2024-01-01T00:00:00.000000Z",
+        "reportingController": "example.com/ctl", "reportingInstance": "i", "action": "Act", "reason": "R", "type": "Normal"});
+    assert!(validate_create(res, &ev).is_empty());
+    let bad = json!({"metadata": {"name": "e", "namespace": "a"}, "type": "Info"});
+    let errs: Vec<String> = validate_create(res, &bad)
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert!(
+        errs.contains(&"eventTime: Required value".to_string()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.contains(
+            &r#"type: Unsupported value: "Info": supported values: "Normal", "Warning""#
+                .to_string()
+        ),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn probes_need_exactly_one_handler() {
+    let mut p = pod("p");
+    p["spec"]["containers"][0]["livenessProbe"] = json!({"periodSeconds": 5});
+    p["spec"]["containers"][0]["readinessProbe"] =
+        json!({"exec": {"command": ["true"]}, "tcpSocket": {"port": 80}});
+    let errs = create("", "pods", p);
+    assert!(
+        errs.contains(
+            &"spec.containers[0].livenessProbe: Required value: must specify a handler type"
+                .to_string()
+        ),
+        "{errs:?}"
+    );
+    assert!(errs.contains(&"spec.containers[0].readinessProbe: Forbidden: may not specify more than 1 handler type".to_string()), "{errs:?}");
+}
+
+#[test]
+fn liveness_success_threshold_must_be_one() {
+    let mut p = pod("p");
+    p["spec"]["containers"][0]["livenessProbe"] =
+        json!({"httpGet": {"port": 8080}, "successThreshold": 2});
+    assert_eq!(
+        create("", "pods", p),
+        vec!["spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1"]
+    );
+}
+
+#[test]
+fn volumes_need_one_source_and_its_required_fields() {
+    let mut p = pod("p");
+    p["spec"]["volumes"] = json!([{"name": "a", "configMap": {}}, {"name": "b", "emptyDir": {}, "hostPath": {"path": "/x"}}]);
+    let errs = create("", "pods", p);
+    assert!(
+        errs.contains(&"spec.volumes[0].configMap.name: Required value".to_string()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.contains(
+            &"spec.volumes[1]: Forbidden: may not specify more than 1 volume type".to_string()
+        ),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn pod_hostname_must_be_a_label() {
+    let mut p = pod("p");
+    p["spec"]["hostname"] = json!("Bad_Host");
+    let errs = create("", "pods", p);
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0]
+            .starts_with(r#"spec.hostname: Invalid value: "Bad_Host": a lowercase RFC 1123 label"#),
+        "{errs:?}"
+    );
 }

@@ -135,3 +135,53 @@ fn every_served_kind_has_a_schema() {
         );
     }
 }
+
+#[test]
+fn quantities_are_canonicalized_everywhere() {
+    let mut p = json!({"spec": {"containers": [{"name": "c", "resources": {
+        "requests": {"cpu": "0.5", "memory": "1024Mi"}, "limits": {"cpu": 2, "memory": "1.5Gi"}}}],
+        "volumes": [{"name": "v", "emptyDir": {"sizeLimit": "2048Ki"}}]}});
+    canonicalize_quantities("", "v1", "Pod", &mut p);
+    let r = &p["spec"]["containers"][0]["resources"];
+    assert_eq!(r["requests"], json!({"cpu": "500m", "memory": "1Gi"}));
+    assert_eq!(r["limits"], json!({"cpu": "2", "memory": "1536Mi"}));
+    assert_eq!(p["spec"]["volumes"][0]["emptyDir"]["sizeLimit"], "2Mi");
+}
+
+#[test]
+fn bad_quantities_are_left_for_validation() {
+    let mut pvc = json!({"spec": {"resources": {"requests": {"storage": "lots"}}}});
+    canonicalize_quantities("", "v1", "PersistentVolumeClaim", &mut pvc);
+    assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "lots");
+}
+
+#[test]
+fn int_or_string_fields_are_not_quantities() {
+    let mut svc = json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}});
+    canonicalize_quantities("", "v1", "Service", &mut svc);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+}
+
+#[test]
+fn malformed_quantities_fail_decoding_like_upstream() {
+    let p =
+        json!({"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "lots"}}}]}});
+    let f = check("", "v1", "Pod", &p);
+    assert_eq!(f.mismatches.len(), 1);
+    assert!(!f.mismatches[0].json);
+    assert!(
+        f.mismatches[0]
+            .message
+            .starts_with("quantities must match the regular expression")
+    );
+    let p =
+        json!({"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": true}}}]}});
+    let f = check("", "v1", "Pod", &p);
+    assert!(
+        f.mismatches[0]
+            .message
+            .ends_with("of type resource.Quantity"),
+        "{}",
+        f.mismatches[0].message
+    );
+}
