@@ -1,4 +1,4 @@
-//! Workload controllers of Skiff, clients of the API as kube-controller-manager's are.
+//! Workload and service controllers of Skiff, clients of the API as kube-controller-manager's are.
 //!
 //! Every controller lives in its own folder with the same skeleton: `mod.rs` wires a
 //! `kube::runtime::Controller` (reflector-fed caches, a queue of keys, one sync per key at a
@@ -9,6 +9,7 @@
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod endpoints;
 pub mod error;
 pub mod job;
 pub mod replicaset;
@@ -91,6 +92,18 @@ pub fn registry() -> Vec<ControllerDef> {
             aliases: &["cronjob"],
             enabled_by_default: true,
             start: |c| Box::pin(cronjob::run(c)),
+        },
+        ControllerDef {
+            name: "endpoints-controller",
+            aliases: &["endpoint"],
+            enabled_by_default: true,
+            start: |c| Box::pin(endpoints::run_endpoints(c)),
+        },
+        ControllerDef {
+            name: "endpointslice-controller",
+            aliases: &["endpointslice"],
+            enabled_by_default: true,
+            start: |c| Box::pin(endpoints::run_slices(c)),
         },
         ControllerDef {
             name: "ttl-after-finished-controller",
