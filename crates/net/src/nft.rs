@@ -1,6 +1,6 @@
-//! The NAT rules of the pod network, as one nftables table of our own that is always rewritten whole and atomically (`nft -f`), so it is a pure function of the config and the pods' hostPorts.
+//! The NAT rules of the pod network, in an nftables table of our own: its chains are always rewritten whole and atomically (`nft -f`), so they are a pure function of the config and the pods' hostPorts. The service proxy keeps its own chains in the same table (`proxy/`); each rewrites only its own, and deleting the table removes both.
 //!
-//! Layout of `table ip <name>`:
+//! The pod network's chains in `table ip <name>`:
 //! - `hostports`: one DNAT rule per published port, `[ip daddr H] tcp dport P dnat to POD:C`;
 //! - `prerouting` (nat, -100) and `output` (nat, -100): jump to `hostports` for traffic to any
 //!   local address, so hostPorts answer from outside, from the host's own addresses and from
@@ -30,7 +30,8 @@ pub struct PodPorts<'a> {
     pub host_ports: &'a [HostPort],
 }
 
-/// The `nft -f` script that replaces our table with the rules for `pods`, in one transaction.
+/// The `nft -f` script that replaces the pod network's chains with the rules for `pods`, in one
+/// transaction (creating the table and chains when missing, leaving other chains alone).
 pub fn render(config: &NetConfig, pods: &[PodPorts<'_>]) -> String {
     let t = &config.nft_table;
     let br = &config.bridge;
@@ -58,8 +59,18 @@ pub fn render(config: &NetConfig, pods: &[PodPorts<'_>]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "table ip {t}\n\
-         delete table ip {t}\n\
+        "table ip {t} {{\n\
+         \tchain hostports {{\n\t}}\n\
+         \tchain prerouting {{\n\t\ttype nat hook prerouting priority -100; policy accept;\n\t}}\n\
+         \tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n\t}}\n\
+         \tchain postrouting {{\n\t\ttype nat hook postrouting priority 100; policy accept;\n\t}}\n\
+         \tchain input {{\n\t\ttype filter hook input priority 0; policy accept;\n\t}}\n\
+         }}\n\
+         flush chain ip {t} hostports\n\
+         flush chain ip {t} prerouting\n\
+         flush chain ip {t} output\n\
+         flush chain ip {t} postrouting\n\
+         flush chain ip {t} input\n\
          table ip {t} {{\n\
          \tchain hostports {{\n\
          {hostports}\
