@@ -1,4 +1,4 @@
-//! The node agent: runtime, image store, pod network and kubelet wired together. Used by
+//! The node agent: runtime, image store, pod network, service proxy and kubelet wired together. Used by
 //! `skiff agent` and embedded in `skiff server`.
 
 use std::net::IpAddr;
@@ -24,7 +24,7 @@ pub struct AgentArgs {
     /// Name of the pod network bridge on this node.
     #[arg(long, default_value = "skiff0")]
     pub bridge: String,
-    /// Name of this node's nftables table (hostPort and masquerade rules).
+    /// Name of this node's nftables table (hostPort, masquerade and Service rules).
     #[arg(long, default_value = "skiff")]
     pub nft_table: String,
 }
@@ -91,6 +91,16 @@ pub async fn start(args: &AgentArgs, ctx: AgentContext) -> anyhow::Result<()> {
     config.is_server = ctx.is_server;
     config.kubelet_port = args.kubelet_port;
     crate::streaming::start(args, &ctx, runtime.clone())?;
+    crate::cmd_server::supervise(
+        "service-proxy",
+        run_proxy(
+            ctx.client.clone(),
+            skiff_net::proxy::ProxyConfig {
+                table: args.nft_table.clone(),
+                cluster_cidr: ctx.cluster_cidr,
+            },
+        ),
+    );
     let client = ctx.client.clone();
     crate::cmd_server::supervise(
         "kubelet",
@@ -98,6 +108,13 @@ pub async fn start(args: &AgentArgs, ctx: AgentContext) -> anyhow::Result<()> {
     );
     tracing::info!(node = %node, ip = %ip, "node agent started");
     Ok(())
+}
+
+async fn run_proxy(
+    client: kube::Client,
+    config: skiff_net::proxy::ProxyConfig,
+) -> anyhow::Result<()> {
+    Ok(skiff_net::proxy::run(client, config).await?)
 }
 
 /// The pod network, created once this node has a podCIDR (assigned by the server's node IPAM
