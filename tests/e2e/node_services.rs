@@ -354,4 +354,68 @@ crate::kubectl_test!(a_terminating_pod_leaves_the_ready_endpoints_at_once, |v| {
     ]);
     assert!(!eps.contains(&ip), "{eps}");
     assert!(started.elapsed() < Duration::from_secs(3));
+
+    // A Service without a selector and the Endpoints a user writes for it: mirrored into a
+    // slice, so its ClusterIP reaches the address given.
+    let other = eventually(30, || {
+        let out = c.k.ok(&["get", "pods", "-l", "app=web", "-o",
+            "jsonpath={range .items[?(@.status.podIP)]}{.status.podIP} {.metadata.deletionTimestamp}{\"\\n\"}{end}"]);
+        out.lines()
+            .find(|l| l.trim_end() != ip && !l.trim_end().contains(' '))
+            .map(|l| l.trim().to_string())
+    });
+    let manual = format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: manual}}\nspec:\n  ports: [{{name: web, port: 81, targetPort: 8080}}]\n---\n\
+         apiVersion: v1\nkind: Endpoints\nmetadata: {{name: manual}}\nsubsets:\n- addresses: [{{ip: {other}}}]\n  ports: [{{name: web, port: 8080}}]\n"
+    );
+    c.k.ok_stdin(&["apply", "-f", "-"], Some(&manual));
+    let manual_ip =
+        c.k.ok(&["get", "svc", "manual", "-o", "jsonpath={.spec.clusterIP}"]);
+    let manual_addr: SocketAddr = format!("{manual_ip}:81").parse().expect("ClusterIP");
+    eventually(30, || (get(manual_addr).ok()? == "v1").then_some(()));
+    let managed = c.k.ok(&[
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=manual",
+        "-o",
+        "jsonpath={.items[*].metadata.labels.endpointslice\\.kubernetes\\.io/managed-by}",
+    ]);
+    assert_eq!(managed, "endpointslicemirroring-controller.k8s.io");
+
+    // From a pod: the Service by its ClusterIP; the API server by the `kubernetes` Service.
+    let pod = c.k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        &format!("jsonpath={{.items[?(@.status.podIP==\"{other}\")].metadata.name}}"),
+    ]);
+    let web_ip =
+        c.k.ok(&["get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}"]);
+    let page = c.k.ok(&[
+        "exec",
+        &pod,
+        "--",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        &format!("http://{web_ip}/index.html"),
+    ]);
+    assert_eq!(page.trim(), "v1");
+    let api_ip = c.k.ok(&[
+        "get",
+        "svc",
+        "kubernetes",
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+    ]);
+    // The test server listens on loopback only, which pods may not reach: ask from the host.
+    let api: SocketAddr = format!("{api_ip}:443")
+        .parse()
+        .expect("kubernetes ClusterIP");
+    TcpStream::connect_timeout(&api, Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("the API server answers at {api}: {e}"));
 });

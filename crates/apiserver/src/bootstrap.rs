@@ -1,4 +1,4 @@
-//! First-start objects: the default namespaces and the `default/kubernetes` Service.
+//! First-start objects: the default namespaces and the `default/kubernetes` Service with its Endpoints and EndpointSlice.
 
 use serde_json::{Value, json};
 use skiff_api::{defaults, registry, strategy};
@@ -55,5 +55,16 @@ pub async fn run(api: &Api, host_ip: &str, port: u16) -> anyhow::Result<()> {
                       "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" } },
         "subsets": [{ "addresses": [{ "ip": host_ip }], "ports": [{ "name": "https", "port": port, "protocol": "TCP" }] }]
     });
-    ensure(api, "", "endpoints", endpoints).await
+    ensure(api, "", "endpoints", endpoints).await?;
+    // The API server publishes its own slice, as upstream's does: the Service has no selector
+    // and its Endpoints opt out of mirroring, yet service proxies read only slices.
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": { "name": "kubernetes", "namespace": "default",
+                      "labels": { "kubernetes.io/service-name": "kubernetes" } },
+        "addressType": "IPv4",
+        "endpoints": [{ "addresses": [host_ip], "conditions": { "ready": true } }],
+        "ports": [{ "name": "https", "port": port, "protocol": "TCP" }]
+    });
+    ensure(api, "discovery.k8s.io", "endpointslices", slice).await
 }

@@ -106,6 +106,12 @@ pub fn registry() -> Vec<ControllerDef> {
             start: |c| Box::pin(endpoints::run_slices(c)),
         },
         ControllerDef {
+            name: "endpointslice-mirroring-controller",
+            aliases: &["endpointslicemirroring"],
+            enabled_by_default: true,
+            start: |c| Box::pin(endpoints::run_mirroring(c)),
+        },
+        ControllerDef {
             name: "ttl-after-finished-controller",
             aliases: &["ttl-after-finished"],
             enabled_by_default: true,

@@ -9,6 +9,7 @@
 //! `legacy.rs` and `slices.rs`, and writes only the difference.
 
 pub mod legacy;
+pub mod mirror;
 pub mod pods;
 pub mod slices;
 #[cfg(test)]
@@ -38,10 +39,11 @@ use crate::{Error, Result};
 type Written = (Instant, Vec<(String, u64)>);
 
 /// The caches a sync reads.
-struct Caches<O: Resource<DynamicType = ()> + 'static> {
+struct Caches<I: Resource<DynamicType = ()> + 'static, O: Resource<DynamicType = ()> + 'static> {
     client: Client,
     services: Store<Service>,
-    pods: Store<Pod>,
+    /// Pods for the Endpoints and EndpointSlice controllers, Endpoints for the mirroring.
+    inputs: Store<I>,
     own: Store<O>,
     /// Per Service key: the slices we created or updated (name, resourceVersion) that the
     /// cache has not shown yet, and since when; a sync waits for them, or it would act on a
@@ -49,25 +51,30 @@ struct Caches<O: Resource<DynamicType = ()> + 'static> {
     written: Mutex<HashMap<String, Written>>,
 }
 
-impl<O: Resource<DynamicType = ()> + Clone + 'static> Caches<O> {
+impl<I, O> Caches<I, O>
+where
+    I: Resource<DynamicType = ()> + Clone + 'static,
+    O: Resource<DynamicType = ()> + Clone + 'static,
+{
     fn service(&self, ns: &str, name: &str) -> Option<Arc<Service>> {
         self.services
             .get(&kube::runtime::reflector::ObjectRef::new(name).within(ns))
     }
 
-    fn pods_in(&self, ns: &str) -> Vec<Arc<Pod>> {
-        self.pods
+    fn inputs_in(&self, ns: &str) -> Vec<Arc<I>> {
+        self.inputs
             .state()
             .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
+            .filter(|p| p.meta().namespace.as_deref() == Some(ns))
             .collect()
     }
 }
 
 /// Runs the Endpoints controller.
 pub async fn run_endpoints(client: Client) -> Result<()> {
-    drive::<Endpoints, _, _>(
+    drive::<Pod, Endpoints, _, _>(
         client,
+        pod_services,
         watcher::Config::default(),
         |e| e.metadata.name.clone(),
         sync_endpoints,
@@ -77,8 +84,9 @@ pub async fn run_endpoints(client: Client) -> Result<()> {
 
 /// Runs the EndpointSlice controller.
 pub async fn run_slices(client: Client) -> Result<()> {
-    drive::<EndpointSlice, _, _>(
+    drive::<Pod, EndpointSlice, _, _>(
         client,
+        pod_services,
         watcher::Config::default().labels(&format!(
             "{}={}",
             slices::MANAGED_BY,
@@ -90,25 +98,64 @@ pub async fn run_slices(client: Client) -> Result<()> {
     .await
 }
 
+/// Runs the EndpointSlice mirroring controller.
+pub async fn run_mirroring(client: Client) -> Result<()> {
+    drive::<Endpoints, EndpointSlice, _, _>(
+        client,
+        |_, e| vec![key_of(e)],
+        watcher::Config::default().labels(&format!(
+            "{}={}",
+            slices::MANAGED_BY,
+            mirror::CONTROLLER
+        )),
+        |s| s.labels().get(slices::SERVICE_NAME).cloned(),
+        sync_mirror,
+    )
+    .await
+}
+
+fn key_of<K: Resource>(o: &K) -> String {
+    format!(
+        "{}/{}",
+        o.meta().namespace.as_deref().unwrap_or_default(),
+        o.meta().name.as_deref().unwrap_or_default()
+    )
+}
+
+/// A pod event concerns every Service with a selector in its namespace (its labels may have
+/// stopped matching, so matching now is not enough).
+fn pod_services(services: &Store<Service>, p: &Pod) -> Vec<String> {
+    let ns = p.namespace().unwrap_or_default();
+    services
+        .state()
+        .iter()
+        .filter(|s| s.metadata.namespace.as_deref() == Some(ns.as_str()))
+        .filter(|s| pods::selector(s).is_some())
+        .map(|s| format!("{ns}/{}", s.name_any()))
+        .collect()
+}
+
 /// The shared event loop: caches, key queue, one worker.
-async fn drive<O, S, F>(
+async fn drive<I, O, S, F>(
     client: Client,
+    input_keys: fn(&Store<Service>, &I) -> Vec<String>,
     own_config: watcher::Config,
     service_of: S,
-    sync: fn(Arc<Caches<O>>, String, String) -> F,
+    sync: fn(Arc<Caches<I, O>>, String, String) -> F,
 ) -> Result<()>
 where
+    I: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     O: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     S: Fn(&O) -> Option<String> + Send + 'static,
     F: std::future::Future<Output = Result<()>> + Send + 'static,
 {
     let (services, svc_stream) = informer(Api::<Service>::all(client.clone()));
-    let (pods, pod_stream) = informer(Api::<Pod>::all(client.clone()));
+    let (inputs, input_stream) = informer(Api::<I>::all(client.clone()));
     let (own, own_stream) = informer_with(Api::<O>::all(client.clone()), own_config);
     let caches = Arc::new(Caches {
         client,
         services: services.clone(),
-        pods,
+        inputs,
         own,
         written: Mutex::default(),
     });
@@ -123,21 +170,9 @@ where
         })
     });
     let store = services.clone();
-    let pod_keys = pod_stream.filter_map(move |r| {
-        let store = store.clone();
-        async move {
-            let p = r.ok()?;
-            let ns = p.namespace().unwrap_or_default();
-            Some(
-                store
-                    .state()
-                    .iter()
-                    .filter(|s| s.metadata.namespace.as_deref() == Some(ns.as_str()))
-                    .filter(|s| pods::selector(s).is_some())
-                    .map(|s| format!("{ns}/{}", s.name_any()))
-                    .collect::<Vec<_>>(),
-            )
-        }
+    let input_keys = input_stream.filter_map(move |r| {
+        let keys = r.ok().map(|i| input_keys(&store, &i));
+        async move { keys }
     });
     let own_keys = own_stream.filter_map(move |r| {
         let key = r.ok().and_then(|o| {
@@ -148,7 +183,7 @@ where
     });
     let feeder_tx = tx.clone();
     let mut events =
-        futures::stream::select_all([svc_keys.boxed(), pod_keys.boxed(), own_keys.boxed()]);
+        futures::stream::select_all([svc_keys.boxed(), input_keys.boxed(), own_keys.boxed()]);
     tokio::spawn(async move {
         while let Some(keys) = events.next().await {
             for k in keys {
@@ -160,7 +195,7 @@ where
     });
     for ready in [
         caches.services.wait_until_ready().await,
-        caches.pods.wait_until_ready().await,
+        caches.inputs.wait_until_ready().await,
         caches.own.wait_until_ready().await,
     ] {
         ready.map_err(|e| Error::Invalid(e.to_string()))?;
@@ -215,7 +250,7 @@ fn is_status(e: &kube::Error, code: u16) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == code)
 }
 
-async fn sync_endpoints(c: Arc<Caches<Endpoints>>, ns: String, name: String) -> Result<()> {
+async fn sync_endpoints(c: Arc<Caches<Pod, Endpoints>>, ns: String, name: String) -> Result<()> {
     let api: Api<Endpoints> = Api::namespaced(c.client.clone(), &ns);
     let existing = c
         .own
@@ -236,7 +271,7 @@ async fn sync_endpoints(c: Arc<Caches<Endpoints>>, ns: String, name: String) -> 
     if pods::selector(&svc).is_none() {
         return Ok(());
     }
-    let pods = c.pods_in(&ns);
+    let pods = c.inputs_in(&ns);
     let refs: Vec<&Pod> = pods.iter().map(AsRef::as_ref).collect();
     let want = legacy::desired(&svc, &refs);
     match existing {
@@ -257,20 +292,14 @@ async fn sync_endpoints(c: Arc<Caches<Endpoints>>, ns: String, name: String) -> 
     }
 }
 
-async fn sync_slices(c: Arc<Caches<EndpointSlice>>, ns: String, name: String) -> Result<()> {
+async fn sync_slices(c: Arc<Caches<Pod, EndpointSlice>>, ns: String, name: String) -> Result<()> {
     if !cache_caught_up(&c, &format!("{ns}/{name}"), &ns) {
         return Err(Error::Invalid(
             "waiting for the cache to show our last writes".into(),
         ));
     }
     let api: Api<EndpointSlice> = Api::namespaced(c.client.clone(), &ns);
-    let mine: Vec<Arc<EndpointSlice>> = c
-        .own
-        .state()
-        .into_iter()
-        .filter(|s| s.metadata.namespace.as_deref() == Some(ns.as_str()))
-        .filter(|s| s.labels().get(slices::SERVICE_NAME).map(String::as_str) == Some(name.as_str()))
-        .collect();
+    let mine = slices_of(&c, &ns, &name);
     let svc = c
         .service(&ns, &name)
         .filter(|s| pods::selector(s).is_some());
@@ -281,10 +310,63 @@ async fn sync_slices(c: Arc<Caches<EndpointSlice>>, ns: String, name: String) ->
         }
         return Ok(());
     };
-    let pods = c.pods_in(&ns);
+    let pods = c.inputs_in(&ns);
     let refs: Vec<&Pod> = pods.iter().map(AsRef::as_ref).collect();
     let existing: Vec<&EndpointSlice> = mine.iter().map(AsRef::as_ref).collect();
     let plan = slices::plan(&svc, &refs, &existing);
+    apply_slice_plan(&c, &api, &ns, &name, plan).await
+}
+
+/// Our slices of Service `ns/name` in the cache.
+fn slices_of<I: Resource<DynamicType = ()> + Clone>(
+    c: &Caches<I, EndpointSlice>,
+    ns: &str,
+    name: &str,
+) -> Vec<Arc<EndpointSlice>> {
+    c.own
+        .state()
+        .into_iter()
+        .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
+        .filter(|s| s.labels().get(slices::SERVICE_NAME).map(String::as_str) == Some(name))
+        .collect()
+}
+
+async fn sync_mirror(
+    c: Arc<Caches<Endpoints, EndpointSlice>>,
+    ns: String,
+    name: String,
+) -> Result<()> {
+    if !cache_caught_up(&c, &format!("{ns}/{name}"), &ns) {
+        return Err(Error::Invalid(
+            "waiting for the cache to show our last writes".into(),
+        ));
+    }
+    let api: Api<EndpointSlice> = Api::namespaced(c.client.clone(), &ns);
+    let mine = slices_of(&c, &ns, &name);
+    let ep = c
+        .inputs
+        .get(&kube::runtime::reflector::ObjectRef::new(&name).within(&ns));
+    let svc = c.service(&ns, &name);
+    let Some(ep) = ep.filter(|e| mirror::should_mirror(svc.as_deref(), e)) else {
+        for s in &mine {
+            delete_slice(&api, &s.name_any()).await?;
+        }
+        return Ok(());
+    };
+    let existing: Vec<&EndpointSlice> = mine.iter().map(AsRef::as_ref).collect();
+    let plan = mirror::plan(&ep, &existing);
+    apply_slice_plan(&c, &api, &ns, &name, plan).await
+}
+
+/// Writes a plan: creates and updates first, deletes last (readers never see fewer endpoints
+/// than they should); remembers what it wrote so the next sync waits for the cache.
+async fn apply_slice_plan<I: Resource<DynamicType = ()> + Clone>(
+    c: &Caches<I, EndpointSlice>,
+    api: &Api<EndpointSlice>,
+    ns: &str,
+    name: &str,
+    plan: slices::Plan,
+) -> Result<()> {
     if plan.is_empty() {
         return Ok(());
     }
@@ -294,7 +376,6 @@ async fn sync_slices(c: Arc<Caches<EndpointSlice>>, ns: String, name: String) ->
             written.push((s.name_any(), rv));
         }
     };
-    // New addresses first, removals last: readers never see fewer endpoints than they should.
     let mut result = Ok(());
     for s in &plan.create {
         match api.create(&PostParams::default(), s).await {
@@ -310,7 +391,7 @@ async fn sync_slices(c: Arc<Caches<EndpointSlice>>, ns: String, name: String) ->
     }
     if result.is_ok() {
         for n in &plan.delete {
-            delete_slice(&api, n).await?;
+            delete_slice(api, n).await?;
         }
     }
     if !written.is_empty()
@@ -325,7 +406,11 @@ async fn sync_slices(c: Arc<Caches<EndpointSlice>>, ns: String, name: String) ->
 const CACHE_WAIT: Duration = Duration::from_secs(5);
 
 /// Whether the cache shows every slice this controller last wrote for `key`.
-fn cache_caught_up(c: &Caches<EndpointSlice>, key: &str, ns: &str) -> bool {
+fn cache_caught_up<I: Resource<DynamicType = ()> + Clone>(
+    c: &Caches<I, EndpointSlice>,
+    key: &str,
+    ns: &str,
+) -> bool {
     let Ok(mut w) = c.written.lock() else {
         return true;
     };

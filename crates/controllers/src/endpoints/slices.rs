@@ -105,7 +105,7 @@ pub struct PortKey {
 }
 
 impl PortKey {
-    fn to_port(&self) -> EndpointPort {
+    pub(crate) fn to_port(&self) -> EndpointPort {
         EndpointPort {
             name: Some(self.name.clone()),
             port: Some(self.port),
@@ -114,7 +114,7 @@ impl PortKey {
         }
     }
 
-    fn of(p: &EndpointPort) -> PortKey {
+    pub(crate) fn of(p: &EndpointPort) -> PortKey {
         PortKey {
             name: p.name.clone().unwrap_or_default(),
             port: p.port.unwrap_or(0),
@@ -150,20 +150,41 @@ fn owner(svc: &Service) -> OwnerReference {
     }
 }
 
-fn new_slice(svc: &Service, ports: &[PortKey], endpoints: Vec<Endpoint>) -> EndpointSlice {
-    let name = svc.metadata.name.clone().unwrap_or_default();
-    let prefix: String = name.chars().take(57).collect();
-    EndpointSlice {
-        address_type: "IPv4".into(),
-        endpoints: Some(endpoints),
-        ports: Some(ports.iter().map(PortKey::to_port).collect()),
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{prefix}-")),
+/// What every slice of one owner carries.
+pub struct Target {
+    pub namespace: Option<String>,
+    /// `generateName` of new slices.
+    pub generate_name: String,
+    pub labels: BTreeMap<String, String>,
+    pub owner: OwnerReference,
+}
+
+impl Target {
+    /// The slices of a Service with a selector.
+    pub fn for_service(svc: &Service) -> Target {
+        let name = svc.metadata.name.clone().unwrap_or_default();
+        let prefix: String = name.chars().take(57).collect();
+        Target {
             namespace: svc.metadata.namespace.clone(),
-            labels: Some(labels(svc)),
-            owner_references: Some(vec![owner(svc)]),
-            ..Default::default()
-        },
+            generate_name: format!("{prefix}-"),
+            labels: labels(svc),
+            owner: owner(svc),
+        }
+    }
+
+    fn new_slice(&self, ports: &[PortKey], endpoints: Vec<Endpoint>) -> EndpointSlice {
+        EndpointSlice {
+            address_type: "IPv4".into(),
+            endpoints: Some(endpoints),
+            ports: Some(ports.iter().map(PortKey::to_port).collect()),
+            metadata: ObjectMeta {
+                generate_name: Some(self.generate_name.clone()),
+                namespace: self.namespace.clone(),
+                labels: Some(self.labels.clone()),
+                owner_references: Some(vec![self.owner.clone()]),
+                ..Default::default()
+            },
+        }
     }
 }
 
@@ -174,6 +195,16 @@ pub fn plan(svc: &Service, pods_in_ns: &[&Pod], existing: &[&EndpointSlice]) -> 
     if groups.is_empty() {
         groups.insert(Vec::new(), Vec::new());
     }
+    reconcile(&Target::for_service(svc), groups, existing)
+}
+
+/// The writes that make `existing` hold `groups` (endpoints by port set, at most
+/// [`MAX_PER_SLICE`] per slice), reusing existing slices of the same ports in name order.
+pub fn reconcile(
+    target: &Target,
+    groups: BTreeMap<Vec<PortKey>, Vec<Endpoint>>,
+    existing: &[&EndpointSlice],
+) -> Plan {
     let mut by_ports: BTreeMap<Vec<PortKey>, Vec<&EndpointSlice>> = BTreeMap::new();
     for s in existing {
         if s.address_type != "IPv4" {
@@ -185,8 +216,6 @@ pub fn plan(svc: &Service, pods_in_ns: &[&Pod], existing: &[&EndpointSlice]) -> 
     for v in by_ports.values_mut() {
         v.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     }
-    let want_labels = labels(svc);
-    let want_owner = owner(svc);
     let mut out = Plan::default();
     for (ports, endpoints) in groups {
         let mut have = by_ports.remove(&ports).unwrap_or_default().into_iter();
@@ -199,21 +228,21 @@ pub fn plan(svc: &Service, pods_in_ns: &[&Pod], existing: &[&EndpointSlice]) -> 
             match have.next() {
                 Some(old) => {
                     let same = old.endpoints.clone().unwrap_or_default() == chunk
-                        && old.metadata.labels.as_ref() == Some(&want_labels)
+                        && old.metadata.labels.as_ref() == Some(&target.labels)
                         && old
                             .metadata
                             .owner_references
                             .as_ref()
-                            .is_some_and(|o| o.contains(&want_owner));
+                            .is_some_and(|o| o.contains(&target.owner));
                     if !same {
                         let mut s = (*old).clone();
                         s.endpoints = Some(chunk);
-                        s.metadata.labels = Some(want_labels.clone());
-                        s.metadata.owner_references = Some(vec![want_owner.clone()]);
+                        s.metadata.labels = Some(target.labels.clone());
+                        s.metadata.owner_references = Some(vec![target.owner.clone()]);
                         out.update.push(s);
                     }
                 }
-                None => out.create.push(new_slice(svc, &ports, chunk)),
+                None => out.create.push(target.new_slice(&ports, chunk)),
             }
         }
         out.delete

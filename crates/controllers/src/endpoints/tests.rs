@@ -289,3 +289,57 @@ fn port_changes_replace_slices_and_large_services_split() {
     assert_eq!(next.create.len(), 2);
     assert_eq!(next.delete.len(), 2);
 }
+
+fn user_endpoints(extra: Value) -> k8s_openapi::api::core::v1::Endpoints {
+    let mut base = json!({
+        "metadata": {"name": "ext", "namespace": "default", "uid": "ep-uid",
+                     "labels": {"team": "b"}},
+        "subsets": [{"addresses": [{"ip": "192.0.2.10"}, {"ip": "fd00::1"}],
+                     "notReadyAddresses": [{"ip": "192.0.2.11"}],
+                     "ports": [{"name": "db", "port": 5432, "protocol": "TCP"}]}]
+    });
+    merge(&mut base, extra);
+    serde_json::from_value(base).expect("endpoints")
+}
+
+#[test]
+fn user_endpoints_of_selectorless_services_are_mirrored_into_slices() {
+    use super::mirror;
+    let selectorless = svc(json!({"metadata": {"name": "ext"}, "spec": {"selector": null}}));
+    let ep = user_endpoints(json!({}));
+    assert!(mirror::should_mirror(Some(&selectorless), &ep));
+    assert!(!mirror::should_mirror(None, &ep));
+    assert!(
+        !mirror::should_mirror(Some(&svc(json!({}))), &ep),
+        "selector: not mirrored"
+    );
+    let skip = user_endpoints(json!({"metadata": {"labels": {endpoints::SKIP_MIRROR: "true"}}}));
+    assert!(!mirror::should_mirror(Some(&selectorless), &skip));
+
+    let plan = mirror::plan(&ep, &[]);
+    assert_eq!(plan.create.len(), 1);
+    let s = to_json(&plan.create[0]);
+    assert_eq!(
+        s["metadata"]["labels"][slices::MANAGED_BY],
+        mirror::CONTROLLER
+    );
+    assert_eq!(s["metadata"]["labels"][slices::SERVICE_NAME], "ext");
+    assert_eq!(s["metadata"]["labels"]["team"], "b");
+    assert_eq!(s["metadata"]["ownerReferences"][0]["kind"], "Endpoints");
+    assert_eq!(
+        s["ports"],
+        json!([{"name": "db", "port": 5432, "protocol": "TCP"}])
+    );
+    assert_eq!(
+        s["endpoints"],
+        json!([{"addresses": ["192.0.2.10"], "conditions": {"ready": true}},
+               {"addresses": ["192.0.2.11"], "conditions": {"ready": false}}])
+    );
+    // Emptied Endpoints: the mirrored slice goes, no placeholder.
+    let mut have = plan.create[0].clone();
+    have.metadata.name = Some("ext-1".into());
+    let empty = user_endpoints(json!({"subsets": []}));
+    let gone = mirror::plan(&empty, &[&have]);
+    assert!(gone.create.is_empty() && gone.update.is_empty());
+    assert_eq!(gone.delete, ["ext-1"]);
+}
