@@ -161,3 +161,53 @@ async fn cluster_ip_and_node_port_reach_pods_and_empty_services_refuse() {
     }
     net.cleanup_all().await.expect("cleanup");
 }
+
+#[tokio::test]
+async fn udp_cluster_ip_reaches_a_listener_and_replies_come_from_the_service() {
+    let f = NetFixture::new(13);
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let ep_port = server.local_addr().expect("addr").port();
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        server
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        if let Ok((n, from)) = server.recv_from(&mut buf) {
+            let mut reply = b"pong:".to_vec();
+            reply.extend_from_slice(&buf[..n]);
+            let _ = server.send_to(&reply, from);
+        }
+    });
+    let svc_ip = Ipv4Addr::new(10, 96, 13, 53);
+    let dns = ProxiedPort {
+        protocol: Protocol::Udp,
+        port: 53,
+        node_port: None,
+        ..port(
+            "dns",
+            svc_ip,
+            0,
+            vec![SocketAddrV4::new(Ipv4Addr::LOCALHOST, ep_port)],
+        )
+    };
+    let r = render::render(
+        &f.config.nft_table,
+        f.config.cluster_cidr,
+        &[dns],
+        &BTreeSet::new(),
+    );
+    skiff_net::nft::apply(&r.script).await.expect("rules apply");
+    let client = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+    // Connected: only datagrams from the Service address itself are accepted.
+    client.connect((svc_ip, 53)).expect("connect");
+    client
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    client.send(b"ping").expect("send");
+    let mut buf = [0u8; 64];
+    let n = client
+        .recv(&mut buf)
+        .expect("reply from the Service address");
+    assert_eq!(&buf[..n], b"pong:ping");
+    let _ = echo.join();
+}
