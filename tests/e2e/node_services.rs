@@ -197,6 +197,44 @@ fn active_hash(k: &Kubectl) -> String {
     hashes[0].to_string()
 }
 
+/// The Deployment's scaling events moved each ReplicaSet one replica at a time: the new one
+/// up 1, 2, 3 and the old one down 2, 1, 0.
+fn assert_one_pod_at_a_time(k: &Kubectl, old: &str, new: &str) {
+    let messages = eventually(30, || {
+        let out = k.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "reason=ScalingReplicaSet",
+            "-o",
+            "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+        ]);
+        out.contains(&format!("web-{old} to 0 from 1"))
+            .then_some(out)
+    });
+    for want in [
+        format!("Scaled up replica set web-{new} to 1"),
+        format!("Scaled up replica set web-{new} to 2 from 1"),
+        format!("Scaled up replica set web-{new} to 3 from 2"),
+        format!("Scaled down replica set web-{old} to 2 from 3"),
+        format!("Scaled down replica set web-{old} to 1 from 2"),
+    ] {
+        assert!(
+            messages.lines().any(|l| l == want),
+            "{want:?} in {messages}"
+        );
+    }
+    for l in messages.lines() {
+        let nums: Vec<i64> = l
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        if let [to, from] = nums[..] {
+            assert_eq!((to - from).abs(), 1, "one replica per step: {l}");
+        }
+    }
+}
+
 crate::kubectl_test!(rolling_update_behind_a_service_drops_no_request, |v| {
     let c = node_cluster(v);
     let registry = c.image.split('/').next().unwrap_or_default().to_string();
@@ -252,7 +290,9 @@ crate::kubectl_test!(rolling_update_behind_a_service_drops_no_request, |v| {
         (a.len() > 20 && a[a.len() - 20..].iter().all(|r| r.as_deref() == Ok("v2"))).then_some(())
     });
     assert_switch(&client.finish(), "v1", "v2");
-    assert_ne!(active_hash(&c.k), v1_hash);
+    let v2_hash = active_hash(&c.k);
+    assert_ne!(v2_hash, v1_hash);
+    assert_one_pod_at_a_time(&c.k, &v1_hash, &v2_hash);
 
     // Back to v1: the old ReplicaSet again, still without a failed request.
     let client = Client::start(addr);
