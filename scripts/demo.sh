@@ -31,5 +31,9 @@ pod=$($kubectl get pods -n demo -l app=web -o jsonpath='{.items[0].metadata.name
 echo "--- $kubectl exec -n demo $pod -- wget -qO- http://127.0.0.1:8080/index.html"
 $kubectl exec -n demo "$pod" -- wget -qO- http://127.0.0.1:8080/index.html
 echo
+ip=$($kubectl get service web -n demo -o jsonpath='{.spec.clusterIP}')
+echo "--- curl http://$ip/index.html (the Service's ClusterIP)"
+for _ in $(seq 50); do curl -sf --max-time 2 "http://$ip/index.html" && break; sleep 0.2; done
+echo
 echo "The cluster keeps running. Try: export KUBECONFIG=$KUBECONFIG; kubectl get pods -A -o wide"
 echo "Stop it with: kill $(pgrep -f "skiff server --data-dir $data_dir" | head -1)"
