@@ -79,7 +79,7 @@ spec:
         lifecycle:
           preStop:
             exec:
-              command: ["sh", "-c", "echo prestop-start >> /log/$(hostname); sleep 3; echo prestop-end >> /log/$(hostname)"]
+              command: ["sh", "-c", "echo prestop-start >> /log/$(hostname); sleep 5; echo prestop-end >> /log/$(hostname)"]
 ---
 apiVersion: v1
 kind: Service
@@ -368,9 +368,9 @@ crate::kubectl_test!(a_terminating_pod_leaves_the_ready_endpoints_at_once, |v| {
         .then_some(())
     });
     c.k.ok(&["delete", "pod", &pod, "--wait=false"]);
-    // Within the preStop's 3 seconds: the slice says terminating, Endpoints drop the address.
+    // Within the preStop's 5 seconds: the slice says terminating, Endpoints drop the address.
     let started = std::time::Instant::now();
-    let cond = eventually(3, || {
+    let cond = eventually(5, || {
         let out = c.k.ok(&[
             "get",
             "endpointslices",
@@ -393,7 +393,7 @@ crate::kubectl_test!(a_terminating_pod_leaves_the_ready_endpoints_at_once, |v| {
         "jsonpath={.subsets[*].addresses[*].ip}",
     ]);
     assert!(!eps.contains(&ip), "{eps}");
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(5));
 
     // A Service without a selector and the Endpoints a user writes for it: mirrored into a
     // slice, so its ClusterIP reaches the address given.

@@ -89,11 +89,14 @@ pub fn desired(svc: &Service, pods_in_ns: &[&Pod]) -> Endpoints {
     } else {
         labels.remove(HEADLESS);
     }
+    let annotations = super::slices::trigger_time(svc, pods_in_ns)
+        .map(|t| BTreeMap::from([(super::slices::TRIGGER_TIME.to_string(), t)]));
     Endpoints {
         metadata: ObjectMeta {
             name: svc.metadata.name.clone(),
             namespace: svc.metadata.namespace.clone(),
             labels: Some(labels),
+            annotations,
             ..Default::default()
         },
         subsets: (!subsets.is_empty()).then_some(subsets),

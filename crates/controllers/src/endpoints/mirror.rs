@@ -90,6 +90,12 @@ pub fn plan(ep: &Endpoints, existing: &[&EndpointSlice]) -> slices::Plan {
         namespace: ep.metadata.namespace.clone(),
         generate_name: format!("{prefix}-"),
         labels,
+        trigger_time: ep
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(slices::TRIGGER_TIME))
+            .cloned(),
         owner: OwnerReference {
             api_version: "v1".into(),
             kind: "Endpoints".into(),

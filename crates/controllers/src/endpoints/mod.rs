@@ -285,6 +285,12 @@ async fn sync_endpoints(c: Arc<Caches<Pod, Endpoints>>, ns: String, name: String
             let mut next = (*old).clone();
             next.subsets = want.subsets;
             next.metadata.labels = want.metadata.labels;
+            for (k, v) in want.metadata.annotations.into_iter().flatten() {
+                next.metadata
+                    .annotations
+                    .get_or_insert_with(Default::default)
+                    .insert(k, v);
+            }
             api.replace(&name, &PostParams::default(), &next).await?;
             Ok(())
         }

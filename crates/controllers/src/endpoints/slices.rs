@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 use super::legacy::HEADLESS;
 use super::pods;
@@ -157,6 +157,41 @@ pub struct Target {
     pub generate_name: String,
     pub labels: BTreeMap<String, String>,
     pub owner: OwnerReference,
+    /// The `endpoints.kubernetes.io/last-change-trigger-time` written with new content.
+    pub trigger_time: Option<String>,
+}
+
+/// Annotation with the time of the last change (of the Service or its pods) that the written
+/// addresses reflect.
+pub const TRIGGER_TIME: &str = "endpoints.kubernetes.io/last-change-trigger-time";
+
+/// The latest change among the Service and the pods it selects: creation, deletion and
+/// readiness transitions, as RFC 3339.
+pub fn trigger_time(svc: &Service, pods_in_ns: &[&Pod]) -> Option<String> {
+    let mut times: Vec<&Time> = svc.metadata.creation_timestamp.iter().collect();
+    for p in pods_in_ns.iter().filter(|p| pods::selects(svc, p)) {
+        times.extend(p.metadata.creation_timestamp.iter());
+        times.extend(p.metadata.deletion_timestamp.iter());
+        let ready = p
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .and_then(|c| c.last_transition_time.as_ref());
+        times.extend(ready);
+    }
+    times
+        .into_iter()
+        .max_by_key(|t| t.0)
+        .map(|t| t.0.to_string())
+}
+
+fn set_trigger(meta: &mut ObjectMeta, time: Option<&String>) {
+    if let Some(t) = time {
+        meta.annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert(TRIGGER_TIME.into(), t.clone());
+    }
 }
 
 impl Target {
@@ -169,11 +204,12 @@ impl Target {
             generate_name: format!("{prefix}-"),
             labels: labels(svc),
             owner: owner(svc),
+            trigger_time: None,
         }
     }
 
     fn new_slice(&self, ports: &[PortKey], endpoints: Vec<Endpoint>) -> EndpointSlice {
-        EndpointSlice {
+        let mut slice = EndpointSlice {
             address_type: "IPv4".into(),
             endpoints: Some(endpoints),
             ports: Some(ports.iter().map(PortKey::to_port).collect()),
@@ -184,7 +220,9 @@ impl Target {
                 owner_references: Some(vec![self.owner.clone()]),
                 ..Default::default()
             },
-        }
+        };
+        set_trigger(&mut slice.metadata, self.trigger_time.as_ref());
+        slice
     }
 }
 
@@ -195,7 +233,11 @@ pub fn plan(svc: &Service, pods_in_ns: &[&Pod], existing: &[&EndpointSlice]) -> 
     if groups.is_empty() {
         groups.insert(Vec::new(), Vec::new());
     }
-    reconcile(&Target::for_service(svc), groups, existing)
+    let target = Target {
+        trigger_time: trigger_time(svc, pods_in_ns),
+        ..Target::for_service(svc)
+    };
+    reconcile(&target, groups, existing)
 }
 
 /// The writes that make `existing` hold `groups` (endpoints by port set, at most
@@ -239,6 +281,7 @@ pub fn reconcile(
                         s.endpoints = Some(chunk);
                         s.metadata.labels = Some(target.labels.clone());
                         s.metadata.owner_references = Some(vec![target.owner.clone()]);
+                        set_trigger(&mut s.metadata, target.trigger_time.as_ref());
                         out.update.push(s);
                     }
                 }

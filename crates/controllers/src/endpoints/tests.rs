@@ -343,3 +343,40 @@ fn user_endpoints_of_selectorless_services_are_mirrored_into_slices() {
     assert!(gone.create.is_empty() && gone.update.is_empty());
     assert_eq!(gone.delete, ["ext-1"]);
 }
+
+#[test]
+fn written_objects_carry_the_time_of_the_last_change() {
+    let s = svc(json!({"metadata": {"creationTimestamp": "2024-01-01T00:00:00Z"}}));
+    let a = pod(
+        "a",
+        "10.42.0.5",
+        true,
+        json!({"status": {"conditions": [
+        {"type": "Ready", "status": "True", "lastTransitionTime": "2024-01-01T00:00:09Z"}]}}),
+    );
+    let b = pod(
+        "b",
+        "10.42.0.6",
+        true,
+        json!({"metadata": {
+        "creationTimestamp": "2024-01-01T00:00:05Z"}}),
+    );
+    let plan = slices::plan(&s, &[&a, &b], &[]);
+    let slice = to_json(&plan.create[0]);
+    assert_eq!(
+        slice["metadata"]["annotations"][slices::TRIGGER_TIME],
+        "2024-01-01T00:00:09Z"
+    );
+    let e = to_json(&endpoints::desired(&s, &[&a, &b]));
+    assert_eq!(
+        e["metadata"]["annotations"][slices::TRIGGER_TIME],
+        "2024-01-01T00:00:09Z"
+    );
+    // The annotation alone never causes a write.
+    let mut have = endpoints::desired(&s, &[&a, &b]);
+    have.metadata.annotations = None;
+    assert!(!endpoints::needs_update(
+        &have,
+        &endpoints::desired(&s, &[&a, &b])
+    ));
+}
