@@ -7,6 +7,7 @@ pub mod indexes;
 #[cfg(test)]
 mod tests;
 pub mod ttl;
+mod written;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +41,8 @@ struct Ctx {
     /// Pods whose tracking finalizer this controller removed, until the cache shows it.
     finalizers_removed: Mutex<HashMap<String, std::time::Instant>>,
     backoff: Backoff,
+    /// Our last status write per Job, to never sync from an older cached Job.
+    written: written::Written,
 }
 
 /// Runs the Job controller.
@@ -55,6 +58,7 @@ pub async fn run(client: Client) -> Result<()> {
         expectations,
         finalizers_removed: Mutex::new(HashMap::new()),
         backoff: Backoff::default(),
+        written: written::Written::default(),
     });
     ctl.watches_stream(pod_stream, move |p: Pod| {
         if let Some(uid) = p.metadata.uid.as_deref() {
@@ -149,6 +153,13 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
         .await
         .map_err(|e| Error::Invalid(e.to_string()))?;
     let k = key(job.as_ref());
+    if ctx
+        .written
+        .cache_is_behind(&k, job.metadata.resource_version.as_deref())
+    {
+        // the Job's watch event for our own write is on its way and triggers the next sync
+        return Ok(Action::requeue(std::time::Duration::from_secs(1)));
+    }
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
     let api_pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
@@ -205,8 +216,20 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
         now,
         expectations_met: met,
     });
+    // status writes are conditional on the version the decision was made from
+    let mut rv = job.metadata.resource_version.clone();
     if let Some(intent) = &plan.intent {
-        apply::patch_status(&jobs, &name, &json!({"uncountedTerminatedPods": intent})).await?;
+        let status = json!({"uncountedTerminatedPods": intent});
+        match apply::patch_status_at(&jobs, &name, &status, rv.as_deref()).await? {
+            Some(written) => {
+                rv = written.metadata.resource_version;
+                ctx.written.record(&k, rv.as_deref());
+            }
+            None => {
+                ctx.written.forget(&k);
+                return Ok(Action::await_change());
+            }
+        }
     }
     for p in &plan.remove_finalizer {
         let fins: Vec<String> = p
@@ -270,7 +293,12 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
                 }
             }
         }
-        apply::patch_status(&jobs, &name, &v).await?;
+        match apply::patch_status_at(&jobs, &name, &v, rv.as_deref()).await? {
+            Some(written) => ctx
+                .written
+                .record(&k, written.metadata.resource_version.as_deref()),
+            None => ctx.written.forget(&k),
+        }
     }
     for e in &plan.events {
         let t = if e.warning {
