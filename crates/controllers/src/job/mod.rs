@@ -240,6 +240,12 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
             .filter(|f| *f != TRACKING_FINALIZER)
             .cloned()
             .collect();
+        // the last finalizer goes with the field itself, as upstream shows no empty list
+        let fins = if fins.is_empty() {
+            serde_json::Value::Null
+        } else {
+            json!(fins)
+        };
         let patch = json!({"metadata": {"finalizers": fins, "uid": p.metadata.uid}});
         apply::merge_patch(&api_pods, &p.name_any(), &patch).await?;
         if let (Some(uid), Ok(mut m)) = (p.metadata.uid.clone(), ctx.finalizers_removed.lock()) {
