@@ -198,6 +198,8 @@ fn dead_node_turns_not_ready_and_its_pods_move() {
         "jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}",
     ]);
     assert_eq!(reason, "NodeStatusUnknown");
+    let row = k.ok(&["get", "node", &agent_node, "--no-headers"]);
+    assert!(row.contains(" NotReady "), "{row}");
     eventually(30, || {
         let taints = k.ok(&[
             "get",
@@ -220,4 +222,16 @@ fn dead_node_turns_not_ready_and_its_pods_move() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // the evicted pods are being deleted; with no kubelet to confirm, they stay Terminating
+    let evicted = k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "--field-selector",
+        &format!("spec.nodeName={agent_node}"),
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.deletionTimestamp} {end}",
+    ]);
+    assert_eq!(evicted.split_whitespace().count(), 2, "{evicted}");
 }
