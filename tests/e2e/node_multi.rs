@@ -77,7 +77,12 @@ spec:
       containers:
       - name: c
         image: {image}
-        command: ["sh", "-c", "sleep 3600"]
+        command: ["sh", "-c", "echo on $NODE; exec sleep 3600"]
+        env:
+        - name: NODE
+          valueFrom:
+            fieldRef:
+              fieldPath: spec.nodeName
 "#
     )
 }
@@ -100,6 +105,23 @@ crate::kubectl_test!(daemonset_runs_one_pod_per_node_and_follows_new_nodes, |v| 
     );
     let counts = "jsonpath={.status.desiredNumberScheduled} {.status.currentNumberScheduled} {.status.numberReady}";
     assert_eq!(k.ok(&["get", "ds", "ds", "-o", counts]), "2 2 2");
+
+    // The second node's kubelet API serves its pod's logs and exec.
+    let agent_node = t.agent.node_name().to_string();
+    let on_agent = running_on(k, "app=ds")
+        .into_iter()
+        .find(|(_, n)| *n == agent_node)
+        .map(|(p, _)| p)
+        .unwrap_or_default();
+    assert_eq!(
+        k.ok(&["logs", &on_agent]).trim(),
+        format!("on {agent_node}")
+    );
+    assert_eq!(
+        k.ok(&["exec", &on_agent, "--", "sh", "-c", "echo $NODE"])
+            .trim(),
+        agent_node
+    );
 
     // A third node joins: it gets its own pod, the others keep theirs.
     let before = running_on(k, "app=ds");
