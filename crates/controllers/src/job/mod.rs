@@ -12,7 +12,6 @@ mod written;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
 use kube::api::Api;
@@ -30,6 +29,7 @@ use crate::util::expectations::Expectations;
 use crate::util::informer::{informer, key};
 use crate::util::owner::{self, Claim, Owner};
 use crate::util::pod;
+use crate::util::runner;
 use crate::{Error, Result};
 use decide::{Input, TRACKING_FINALIZER};
 
@@ -60,29 +60,25 @@ pub async fn run(client: Client) -> Result<()> {
         backoff: Backoff::default(),
         written: written::Written::default(),
     });
-    ctl.watches_stream(pod_stream, move |p: Pod| {
-        if let Some(uid) = p.metadata.uid.as_deref() {
-            seen.observe(uid);
-        }
-        let ns = p.namespace().unwrap_or_default();
-        owner::controller_of(&p.metadata)
-            .filter(|r| r.kind == "Job")
-            .map(|r| ObjectRef::<Job>::new(&r.name).within(&ns))
-    })
-    .run(reconcile, error_policy, ctx)
-    .for_each(|r| {
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "job sync");
-        }
-        futures::future::ready(())
-    })
+    runner::drive(
+        ctl.watches_stream(pod_stream, move |p: Pod| {
+            if let Some(uid) = p.metadata.uid.as_deref() {
+                seen.observe(uid);
+            }
+            let ns = p.namespace().unwrap_or_default();
+            owner::controller_of(&p.metadata)
+                .filter(|r| r.kind == "Job")
+                .map(|r| ObjectRef::<Job>::new(&r.name).within(&ns))
+        })
+        .run(reconcile, error_policy, ctx),
+        "job",
+    )
     .await;
     Ok(())
 }
 
 fn error_policy(obj: Arc<Job>, err: &Error, ctx: Arc<Ctx>) -> Action {
-    tracing::debug!(key = %key(obj.as_ref()), error = %err, "job sync failed");
-    Action::requeue(ctx.backoff.next(&key(obj.as_ref())))
+    runner::requeue_failed(obj.as_ref(), err, &ctx.backoff)
 }
 
 /// The pod a Job creates: the template's labels, annotations and spec, the tracking
