@@ -10,6 +10,8 @@ mod api_mutate;
 mod api_protobuf;
 mod api_subresources;
 mod api_versions;
+mod node_jobs;
+mod node_multi;
 mod node_pods;
 mod node_services;
 mod node_workloads;
