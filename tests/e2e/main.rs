@@ -10,7 +10,11 @@ mod api_mutate;
 mod api_protobuf;
 mod api_subresources;
 mod api_versions;
+mod node_config;
+mod node_lifecycle;
 mod node_pods;
+mod node_probes;
+mod node_streams;
 mod node_workloads;
 
 use skiff_testkit::{Kubectl, SkiffServer};

@@ -1,0 +1,260 @@
+//! A container's life on the node as a user sees it: crash loops with back-off, the OOM
+//! killer, preStop hooks and the grace period on deletion, and host ports.
+
+use std::time::{Duration, Instant};
+
+use crate::eventually;
+use crate::node_pods::{apply, describe, node_cluster, pod_events, pod_field, wait_ready};
+
+fn pod(name: &str, image: &str, body: &str) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: {image}
+{body}"#
+    )
+}
+
+crate::kubectl_test!(crashing_container_goes_into_crash_loop_back_off, |v| {
+    let c = node_cluster(v);
+    apply(
+        &c.k,
+        &pod(
+            "crasher",
+            &c.image,
+            "    command: [\"sh\", \"-c\", \"echo crashing; exit 2\"]\n",
+        ),
+    );
+    let first = eventually(60, || {
+        let reason = pod_field(
+            &c.k,
+            "crasher",
+            "{.status.containerStatuses[0].state.waiting.reason}",
+        );
+        let count: u32 = pod_field(
+            &c.k,
+            "crasher",
+            "{.status.containerStatuses[0].restartCount}",
+        )
+        .parse()
+        .ok()?;
+        (reason == "CrashLoopBackOff" && count >= 1).then_some(count)
+    });
+    let table = c.k.ok(&["get", "pod", "crasher"]);
+    assert!(table.contains("CrashLoopBackOff"), "{table}");
+    let last = |f: &str| {
+        pod_field(
+            &c.k,
+            "crasher",
+            &format!("{{.status.containerStatuses[0].lastState.terminated.{f}}}"),
+        )
+    };
+    assert_eq!(last("exitCode"), "2");
+    assert_eq!(last("reason"), "Error");
+    eventually(45, || {
+        let count: u32 = pod_field(
+            &c.k,
+            "crasher",
+            "{.status.containerStatuses[0].restartCount}",
+        )
+        .parse()
+        .ok()?;
+        (count > first).then_some(())
+    });
+    let events = pod_events(&c.k, "crasher");
+    assert!(
+        events.contains("BackOff: Back-off restarting failed container"),
+        "{events}"
+    );
+    assert_eq!(pod_field(&c.k, "crasher", "{.status.phase}"), "Running");
+});
+
+crate::kubectl_test!(memory_hog_is_oom_killed, |v| {
+    let c = node_cluster(v);
+    apply(
+        &c.k,
+        &pod(
+            "hog",
+            &c.image,
+            r#"    command: ["sh", "-c", "echo allocating; dd if=/dev/zero of=/dev/null bs=200M count=1; sleep 3600"]
+    resources:
+      limits:
+        memory: 32Mi
+"#,
+        ),
+    );
+    eventually(60, || {
+        let reason = pod_field(
+            &c.k,
+            "hog",
+            "{.status.containerStatuses[0].lastState.terminated.reason}",
+        );
+        (reason == "OOMKilled").then_some(())
+    });
+    assert_eq!(
+        pod_field(
+            &c.k,
+            "hog",
+            "{.status.containerStatuses[0].lastState.terminated.exitCode}"
+        ),
+        "137",
+        "{}",
+        describe(&c.k, "hog")
+    );
+    let d = describe(&c.k, "hog");
+    assert!(d.contains("OOMKilled"), "{d}");
+});
+
+/// A host directory for one test, removed when the test ends however it ends.
+struct HostDir(tempfile::TempDir);
+
+impl HostDir {
+    fn new() -> Self {
+        HostDir(
+            tempfile::Builder::new()
+                .prefix("skiff-e2e-")
+                .tempdir()
+                .expect("tempdir"),
+        )
+    }
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.0.path().join(name)).unwrap_or_default()
+    }
+}
+
+fn stopping_pod(image: &str, host_dir: &str) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: stopping
+spec:
+  terminationGracePeriodSeconds: 4
+  volumes:
+  - name: host
+    hostPath:
+      path: {host_dir}
+      type: Directory
+  containers:
+  - name: polite
+    image: {image}
+    command: ["sh", "-c", "trap 'echo got-term > /host/polite-term; exit 0' TERM; while true; do sleep 0.2; done"]
+    lifecycle:
+      preStop:
+        exec:
+          command: ["sh", "-c", "echo prestop-ran > /host/prestop"]
+    volumeMounts:
+    - name: host
+      mountPath: /host
+  - name: stubborn
+    image: {image}
+    command: ["sh", "-c", "trap '' TERM; echo ignoring-term; while true; do sleep 0.2; done"]
+    volumeMounts:
+    - name: host
+      mountPath: /host
+"#
+    )
+}
+
+crate::kubectl_test!(
+    delete_runs_pre_stop_then_kills_within_the_grace_period,
+    |v| {
+        let c = node_cluster(v);
+        let dir = HostDir::new();
+        apply(
+            &c.k,
+            &stopping_pod(&c.image, &dir.0.path().display().to_string()),
+        );
+        wait_ready(&c.k, "stopping", 90);
+        let start = Instant::now();
+        c.k.ok(&["delete", "pod", "stopping", "--wait=true", "--timeout=60s"]);
+        let took = start.elapsed();
+        assert_eq!(dir.read("prestop").trim(), "prestop-ran", "preStop ran");
+        assert_eq!(
+            dir.read("polite-term").trim(),
+            "got-term",
+            "the container got SIGTERM after its preStop hook"
+        );
+        assert!(
+            took >= Duration::from_millis(3500),
+            "a container ignoring SIGTERM lives until the grace period (4s) ends; gone after {took:?}"
+        );
+        assert!(
+            took <= Duration::from_secs(4 + 8),
+            "the pod is gone soon after its grace period (4s); took {took:?}"
+        );
+        let left = c.k.run(&["get", "pod", "stopping"]);
+        assert!(!left.status.success(), "the pod object is gone");
+    }
+);
+
+fn web_pod(name: &str, image: &str, host_port: u16) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: {image}
+    command: ["sh", "-c", "mkdir /www; echo page-of-{name} > /www/index.html; httpd -f -p 80 -h /www"]
+    ports:
+    - containerPort: 80
+      hostPort: {host_port}
+    readinessProbe:
+      tcpSocket:
+        port: 80
+      periodSeconds: 1
+"#
+    )
+}
+
+/// Host ports 80 and 8080 are the machine's: one holder at a time, across test processes.
+fn host_ports_lock() -> std::fs::File {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("skiff-e2e-hostports.lock"))
+        .expect("lock file");
+    f.lock().expect("lock host ports");
+    f
+}
+
+fn curl(url: &str) -> Option<String> {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "--max-time", "2", url])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+crate::kubectl_test!(host_ports_reach_each_pods_own_server, |v| {
+    let _lock = host_ports_lock();
+    let c = node_cluster(v);
+    apply(&c.k, &web_pod("web-a", &c.image, 80));
+    apply(&c.k, &web_pod("web-b", &c.image, 8080));
+    wait_ready(&c.k, "web-a", 90);
+    wait_ready(&c.k, "web-b", 90);
+    let a = eventually(30, || curl("http://127.0.0.1:80/index.html"));
+    let b = eventually(30, || curl("http://127.0.0.1:8080/index.html"));
+    assert_eq!(a, "page-of-web-a");
+    assert_eq!(b, "page-of-web-b");
+    let host_ip = pod_field(&c.k, "web-a", "{.status.hostIP}");
+    assert_eq!(
+        eventually(30, || curl(&format!("http://{host_ip}:8080/index.html"))),
+        "page-of-web-b"
+    );
+    c.k.ok(&["delete", "pod", "web-a", "web-b", "--wait=true"]);
+    assert_eq!(curl("http://127.0.0.1:8080/index.html"), None, "port freed");
+});
