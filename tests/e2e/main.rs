@@ -63,4 +63,22 @@ pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// Like [`eventually`], with `context()` (e.g. `kubectl describe`) in the failure message.
+pub fn eventually_or<T>(
+    secs: u64,
+    mut f: impl FnMut() -> Option<T>,
+    context: impl FnOnce() -> String,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if std::time::Instant::now() >= deadline {
+            panic!("condition not met within {secs}s\n{}", context());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 pub const APP_YAML: &str = include_str!("../../examples/demo-app.yaml");

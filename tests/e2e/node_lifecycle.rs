@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::eventually;
 use crate::node_pods::{apply, describe, node_cluster, pod_events, pod_field, wait_ready};
+use crate::{eventually, eventually_or};
 
 fn pod(name: &str, image: &str, body: &str) -> String {
     format!(
@@ -82,21 +82,25 @@ crate::kubectl_test!(memory_hog_is_oom_killed, |v| {
         &pod(
             "hog",
             &c.image,
-            r#"    command: ["sh", "-c", "echo allocating; dd if=/dev/zero of=/dev/null bs=200M count=1; sleep 3600"]
+            r#"    command: ["sh", "-c", "echo allocating; exec dd if=/dev/zero of=/dev/null bs=200M count=1"]
     resources:
       limits:
         memory: 32Mi
 "#,
         ),
     );
-    eventually(60, || {
-        let reason = pod_field(
-            &c.k,
-            "hog",
-            "{.status.containerStatuses[0].lastState.terminated.reason}",
-        );
-        (reason == "OOMKilled").then_some(())
-    });
+    eventually_or(
+        60,
+        || {
+            let reason = pod_field(
+                &c.k,
+                "hog",
+                "{.status.containerStatuses[0].lastState.terminated.reason}",
+            );
+            (reason == "OOMKilled").then_some(())
+        },
+        || describe(&c.k, "hog"),
+    );
     assert_eq!(
         pod_field(
             &c.k,

@@ -83,12 +83,12 @@ spec:
     );
     apply(&c.k, &pod);
     eventually(60, || {
-        (pod_field(
+        let started = pod_field(
             &c.k,
             "ready",
             "{.status.containerStatuses[0].state.running.startedAt}",
-        ) != "")
-            .then_some(())
+        );
+        (!started.is_empty()).then_some(())
     });
     assert_eq!(ready_condition(&c.k, "ready"), "False");
     let table = c.k.ok(&["get", "pod", "ready"]);

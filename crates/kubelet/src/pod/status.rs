@@ -338,7 +338,18 @@ pub fn compute(input: &Input<'_>) -> PodStatus {
         .init_containers
         .iter()
         .flatten()
-        .map(|c| container_status(input, c, "PodInitializing"))
+        .map(|c| {
+            let mut st = container_status(input, c, "PodInitializing");
+            // A regular init container that succeeded counts as ready, as upstream reports it.
+            if !is_sidecar(c) {
+                st.ready = st
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .is_some_and(|t| t.exit_code == 0);
+            }
+            st
+        })
         .collect();
     let app_default = if spec.init_containers.as_ref().is_some_and(|v| !v.is_empty()) && !is_init {
         "PodInitializing"

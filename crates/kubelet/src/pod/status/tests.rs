@@ -180,6 +180,24 @@ fn crash_loop_shows_waiting_with_last_state_and_restart_count() {
 }
 
 #[test]
+fn succeeded_init_containers_are_ready_failed_ones_are_not() {
+    let f = Fixture::new();
+    let p = pod(json!({
+        "initContainers": [{"name": "ok"}, {"name": "bad"}],
+        "containers": [{"name": "a"}]
+    }));
+    let now = Utc::now();
+    let cs = [
+        ctr("ok", 0, ContainerState::Exited, Some(0), Some(now)),
+        ctr("bad", 0, ContainerState::Exited, Some(1), Some(now)),
+    ];
+    let st = f.compute(&p, &cs);
+    let init = st.init_container_statuses.as_ref().unwrap();
+    assert!(init[0].ready, "exit 0: ready");
+    assert!(!init[1].ready, "exit 1: not ready");
+}
+
+#[test]
 fn terminal_phases() {
     let f = Fixture::new();
     let now = Utc::now();
