@@ -164,24 +164,46 @@ crate::kubectl_test!(
             "{} exec -it shell -- sh -c 'tty; read x; echo got-$((x*7)); exit 3'",
             c.k.bin.display()
         );
-        let mut script = Command::new("script")
-            .args(["-qec", &cmd, "/dev/null"])
-            .env("KUBECONFIG", &c.k.kubeconfig)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("script runs");
-        if let Some(mut stdin) = script.stdin.take() {
-            use std::io::Write;
-            std::thread::sleep(Duration::from_millis(1500));
-            let _ = stdin.write_all(b"6\n");
-            std::thread::sleep(Duration::from_millis(1500));
+        let mut script = Killed(
+            Command::new("script")
+                .args(["-qec", &cmd, "/dev/null"])
+                .env("KUBECONFIG", &c.k.kubeconfig)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("script runs"),
+        );
+        let mut stdin = script.0.stdin.take().expect("stdin");
+        let mut stdout = script.0.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                all.extend_from_slice(&buf[..n]);
+                let _ = tx.send(String::from_utf8_lossy(&all).into_owned());
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        });
+        // Type the answer once the shell runs (it printed its terminal).
+        loop {
+            let seen = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the shell in the pod prints its tty");
+            if seen.contains("/dev/pts/") {
+                break;
+            }
         }
-        let out = script.wait_with_output().expect("script ends");
-        let text = String::from_utf8_lossy(&out.stdout);
+        std::io::Write::write_all(&mut stdin, b"6\n").expect("typing");
+        let status = eventually(30, || script.0.try_wait().ok().flatten());
+        drop(stdin);
+        let text = reader.join().unwrap_or_default();
         assert!(text.contains("/dev/pts/"), "a tty inside: {text}");
         assert!(text.contains("got-42"), "{text}");
-        assert_eq!(out.status.code(), Some(3), "{text}");
+        assert_eq!(status.code(), Some(3), "{text}");
     }
 );
