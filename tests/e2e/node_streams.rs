@@ -116,6 +116,53 @@ crate::kubectl_test!(logs_follow_tail_and_previous, |v| {
     drop(follow);
 });
 
+crate::kubectl_test!(logs_follow_ends_with_the_container, |v| {
+    let c = node_cluster(v);
+    let pod = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: brief
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: {}
+    command: ["sh", "-c", "echo first; sleep 3; echo last"]
+"#,
+        c.image
+    );
+    apply(&c.k, &pod);
+    eventually(60, || {
+        let started = pod_field(
+            &c.k,
+            "brief",
+            "{.status.containerStatuses[0].state.running}",
+        );
+        (!started.is_empty()).then_some(())
+    });
+    let err = c.k.fails(&["logs", "brief", "--previous"]);
+    assert!(
+        err.contains("previous terminated container \"c\" in pod \"brief\" not found"),
+        "{err}"
+    );
+    let start = std::time::Instant::now();
+    let out = c.k.run(&["logs", "-f", "brief"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\nlast\n");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "logs -f returns when the container ends"
+    );
+    eventually(30, || {
+        (pod_field(&c.k, "brief", "{.status.phase}") == "Succeeded").then_some(())
+    });
+});
+
 fn shell_pod(image: &str) -> String {
     format!(
         r#"apiVersion: v1
