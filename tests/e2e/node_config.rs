@@ -189,3 +189,38 @@ crate::kubectl_test!(init_container_runs_to_completion_before_the_app, |v| {
     );
     assert_eq!(conditions, "True");
 });
+
+crate::kubectl_test!(etc_hosts_names_the_pod, |v| {
+    let c = node_cluster(v);
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: named
+spec:
+  hostname: web-1
+  terminationGracePeriodSeconds: 1
+  hostAliases:
+  - ip: 10.1.2.3
+    hostnames: ["alias.example"]
+  containers:
+  - name: c
+    image: {}
+    command: ["sleep", "3600"]
+"#,
+        c.image
+    );
+    apply(&c.k, &yaml);
+    wait_ready(&c.k, "named", 90);
+    let ip = pod_field(&c.k, "named", "{.status.podIP}");
+    let hosts = c.k.ok(&["exec", "named", "--", "cat", "/etc/hosts"]);
+    assert!(
+        hosts.lines().any(|l| l == format!("{ip}\tweb-1")),
+        "the pod's own IP and hostname:\n{hosts}"
+    );
+    assert!(
+        hosts.lines().any(|l| l == "10.1.2.3\talias.example"),
+        "{hosts}"
+    );
+    assert_eq!(c.k.ok(&["exec", "named", "--", "hostname"]).trim(), "web-1");
+});

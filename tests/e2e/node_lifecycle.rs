@@ -283,3 +283,54 @@ crate::kubectl_test!(host_ports_reach_each_pods_own_server, |v| {
     c.k.ok(&["delete", "pod", "web-a", "web-b", "--wait=true"]);
     assert_eq!(curl("http://127.0.0.1:8080/"), None, "port freed");
 });
+
+crate::kubectl_test!(termination_messages_come_from_the_file_or_the_log, |v| {
+    let c = node_cluster(v);
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: farewell
+spec:
+  restartPolicy: Never
+  securityContext:
+    runAsUser: 1000
+  containers:
+  - name: file
+    image: {img}
+    command: ["sh", "-c", "echo -n goodbye-from-file > /dev/termination-log; exit 4"]
+  - name: custom
+    image: {img}
+    terminationMessagePath: /tmp/my-message
+    command: ["sh", "-c", "echo -n custom-path > /tmp/my-message"]
+  - name: logs
+    image: {img}
+    terminationMessagePolicy: FallbackToLogsOnError
+    command: ["sh", "-c", "echo first; echo last-words; exit 5"]
+"#,
+        img = c.image
+    );
+    apply(&c.k, &yaml);
+    eventually_or(
+        60,
+        || (pod_field(&c.k, "farewell", "{.status.phase}") == "Failed").then_some(()),
+        || describe(&c.k, "farewell"),
+    );
+    let msg = |name: &str| {
+        pod_field(
+            &c.k,
+            "farewell",
+            &format!(
+                "{{.status.containerStatuses[?(@.name==\"{name}\")].state.terminated.message}}"
+            ),
+        )
+    };
+    assert_eq!(
+        msg("file"),
+        "goodbye-from-file",
+        "{}",
+        describe(&c.k, "farewell")
+    );
+    assert_eq!(msg("custom"), "custom-path");
+    assert_eq!(msg("logs"), "first\nlast-words\n");
+});

@@ -394,6 +394,9 @@ impl Worker {
             Ok(ip) => {
                 self.pod_ips = vec![ip];
                 let _ = std::fs::write(self.ip_file(), ip.to_string());
+                if let Err(e) = rt.set_pod_sandbox_ip(&id, ip).await {
+                    tracing::warn!(pod = %key, error = %e, "writing the pod's /etc/hosts entry");
+                }
                 Ok(id)
             }
             Err(e) => {

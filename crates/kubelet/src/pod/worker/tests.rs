@@ -22,6 +22,8 @@ struct FakeRuntime {
     calls: Mutex<Vec<String>>,
     sandboxes: Mutex<Vec<PodSandboxStatus>>,
     containers: Mutex<Vec<ContainerStatus>>,
+    /// `set_pod_sandbox_ip` calls: (sandbox, IP).
+    ips: Mutex<Vec<(String, IpAddr)>>,
 }
 
 fn rerr(what: &str) -> skiff_runtime::Error {
@@ -64,6 +66,10 @@ impl RuntimeService for FakeRuntime {
         {
             s.state = SandboxState::NotReady;
         }
+        Ok(())
+    }
+    async fn set_pod_sandbox_ip(&self, id: &str, ip: IpAddr) -> skiff_runtime::Result<()> {
+        self.ips.lock().unwrap().push((id.to_string(), ip));
         Ok(())
     }
     async fn remove_pod_sandbox(&self, id: &str) -> skiff_runtime::Result<()> {
@@ -360,6 +366,11 @@ async fn walks_from_preparing_to_running_and_reports_status() {
     assert_eq!(st.phase.as_deref(), Some("Running"));
     assert_eq!(st.pod_ip.as_deref(), Some("10.42.0.3"));
     assert_eq!(st.host_ip.as_deref(), Some("10.0.0.9"));
+    assert_eq!(
+        s.rt.ips.lock().unwrap().clone(),
+        vec![("sb0".to_string(), "10.42.0.3".parse().unwrap())],
+        "the pod's /etc/hosts learns its IP"
+    );
     let reasons: Vec<String> = s
         .api
         .events
