@@ -334,3 +334,49 @@ spec:
     assert_eq!(msg("custom"), "custom-path");
     assert_eq!(msg("logs"), "first\nlast-words\n");
 });
+
+crate::kubectl_test!(active_deadline_fails_the_pod, |v| {
+    let c = node_cluster(v);
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: deadline
+spec:
+  activeDeadlineSeconds: 3
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: {}
+    command: ["sleep", "3600"]
+"#,
+        c.image
+    );
+    apply(&c.k, &yaml);
+    eventually_or(
+        60,
+        || (pod_field(&c.k, "deadline", "{.status.phase}") == "Failed").then_some(()),
+        || describe(&c.k, "deadline"),
+    );
+    assert_eq!(
+        pod_field(&c.k, "deadline", "{.status.reason}"),
+        "DeadlineExceeded"
+    );
+    assert_eq!(
+        pod_field(&c.k, "deadline", "{.status.message}"),
+        "Pod was active on the node longer than the specified deadline"
+    );
+    let stopped = pod_field(
+        &c.k,
+        "deadline",
+        "{.status.containerStatuses[0].state.terminated.exitCode}",
+    );
+    assert_eq!(stopped, "137", "{}", describe(&c.k, "deadline"));
+    let events = pod_events(&c.k, "deadline");
+    assert!(
+        events.contains(
+            "DeadlineExceeded: Pod was active on the node longer than the specified deadline"
+        ),
+        "{events}"
+    );
+});

@@ -63,6 +63,7 @@ impl Worker {
             pod_ips: &self.pod_ips,
             host_ip: self.ctx.config.node_ip,
             phase_override,
+            reason: self.status_reason,
             now: Utc::now(),
         };
         let st = status::compute(&input);

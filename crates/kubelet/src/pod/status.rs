@@ -44,6 +44,8 @@ pub struct Input<'a> {
     pub host_ip: IpAddr,
     /// A phase the worker decided (Failed after an init container failed for good, ...).
     pub phase_override: Option<&'a str>,
+    /// The pod's `status.reason` and `status.message` (DeadlineExceeded, ...).
+    pub reason: Option<(&'a str, &'a str)>,
     pub now: DateTime<Utc>,
 }
 
@@ -494,6 +496,14 @@ pub fn compute(input: &Input<'_>) -> PodStatus {
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
         container_statuses: Some(app_statuses),
         nominated_node_name: old.and_then(|o| o.nominated_node_name.clone()),
+        reason: input
+            .reason
+            .map(|(r, _)| r.to_string())
+            .or_else(|| old.and_then(|o| o.reason.clone())),
+        message: input
+            .reason
+            .map(|(_, m)| m.to_string())
+            .or_else(|| old.and_then(|o| o.message.clone())),
         ..Default::default()
     }
 }

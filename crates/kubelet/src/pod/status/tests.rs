@@ -29,6 +29,7 @@ impl Fixture {
             pod_ips: &self.ips,
             host_ip: "192.168.0.2".parse().unwrap(),
             phase_override: None,
+            reason: None,
             now: Utc::now(),
         })
     }

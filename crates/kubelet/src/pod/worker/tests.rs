@@ -545,3 +545,39 @@ async fn projected_service_account_tokens_are_written() {
         "default"
     );
 }
+
+#[tokio::test]
+async fn pod_past_its_active_deadline_is_stopped_and_failed() {
+    let s = setup();
+    let mut w = Worker::new(
+        s.ctx.clone(),
+        pod(json!({"activeDeadlineSeconds": 5,
+                   "containers": [{"name": "app", "image": "img:1", "imagePullPolicy": "IfNotPresent"}]})),
+    );
+    w.step().await;
+    w.step().await;
+    w.step().await;
+    assert!(matches!(w.state, State::Running { .. }));
+    let mut status = w.pod.status.clone().unwrap_or_default();
+    status.start_time = Some(crate::ktime(Utc::now() - chrono::Duration::seconds(6)));
+    w.pod.status = Some(status);
+    w.step().await;
+    assert_eq!(w.state, State::Finished);
+    assert!(
+        s.rt.calls().iter().any(|c| c.starts_with("stop_container")),
+        "{:?}",
+        s.rt.calls()
+    );
+    let st = s.api.statuses.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(st.phase.as_deref(), Some("Failed"));
+    assert_eq!(st.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        st.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    let events = s.api.events.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| e.0 == "DeadlineExceeded"),
+        "{events:?}"
+    );
+}
