@@ -224,3 +224,75 @@ spec:
     );
     assert_eq!(c.k.ok(&["exec", "named", "--", "hostname"]).trim(), "web-1");
 });
+
+crate::kubectl_test!(fs_group_lets_a_non_root_user_read_its_volumes, |v| {
+    let c = node_cluster(v);
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: private
+data:
+  key: only-for-the-group
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: grouped
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext:
+    runAsUser: 1234
+    runAsGroup: 2345
+    fsGroup: 3456
+  volumes:
+  - name: cm
+    configMap:
+      name: private
+      defaultMode: 0400
+  - name: scratch
+    emptyDir: {{}}
+  containers:
+  - name: c
+    image: {}
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - name: cm
+      mountPath: /cm
+    - name: scratch
+      mountPath: /scratch
+"#,
+        c.image
+    );
+    apply(&c.k, &yaml);
+    wait_ready(&c.k, "grouped", 90);
+    assert_eq!(
+        c.k.ok(&["exec", "grouped", "--", "id", "-G"]).trim(),
+        "2345 3456",
+        "fsGroup is a supplementary group"
+    );
+    assert_eq!(
+        c.k.ok(&["exec", "grouped", "--", "cat", "/cm/key"]),
+        "only-for-the-group"
+    );
+    let ls = c.k.ok(&["exec", "grouped", "--", "ls", "-lL", "/cm/key"]);
+    assert!(
+        ls.starts_with("-r--r-----"),
+        "mode 0400 plus group read: {ls}"
+    );
+    assert!(ls.contains(" 3456 "), "group is the fsGroup: {ls}");
+    c.k.ok(&[
+        "exec",
+        "grouped",
+        "--",
+        "sh",
+        "-c",
+        "echo ok > /scratch/f && stat -c %g /scratch/f",
+    ]);
+    assert_eq!(
+        c.k.ok(&["exec", "grouped", "--", "stat", "-c", "%g", "/scratch/f"])
+            .trim(),
+        "3456",
+        "new files in an emptyDir inherit the fsGroup"
+    );
+});
