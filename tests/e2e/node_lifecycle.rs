@@ -222,13 +222,10 @@ spec:
 }
 
 /// Host ports 80 and 8080 are the machine's: one holder at a time, across test processes.
+/// The lock is taken on the test binary itself, so nothing is left behind on the host.
 fn host_ports_lock() -> std::fs::File {
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(std::env::temp_dir().join("skiff-e2e-hostports.lock"))
-        .expect("lock file");
+    let exe = std::env::current_exe().expect("test binary path");
+    let f = std::fs::File::open(&exe).expect("open the test binary");
     f.lock().expect("lock host ports");
     f
 }
