@@ -99,7 +99,10 @@ fn kill_9_during_concurrent_creates_loses_no_acknowledged_write() {
             }
         }));
     }
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // Kill while the burst is in full flow: once a few writes have been acknowledged.
+    crate::eventually(60, || {
+        (acked.lock().unwrap_or_else(|e| e.into_inner()).len() > 10).then_some(())
+    });
     s.kill();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in workers {

@@ -15,27 +15,23 @@ pub struct NodeCluster {
 }
 
 pub fn node_cluster(version: &str) -> NodeCluster {
+    node_cluster_with(version, &[])
+}
+
+/// [`node_cluster`] with extra `skiff server` flags.
+pub fn node_cluster_with(version: &str, args: &[&str]) -> NodeCluster {
     let registry = Registry::start().expect("registry starts");
     let dir = tempfile::tempdir().expect("tempdir");
     let img = oci::busybox_image(dir.path()).expect("busybox image");
     oci::push(&img, &registry.addr(), "busybox:latest").expect("push");
-    let server = SkiffServer::start_with_agent(&[]).expect("server with agent starts");
+    let server = SkiffServer::start_with_agent(args).expect("server with agent starts");
     let k = Kubectl::new(version, &server.kubeconfig());
     let node = server
         .node
         .as_ref()
         .map(|n| n.node_name.clone())
         .unwrap_or_default();
-    eventually(60, || {
-        let out = k.run(&[
-            "get",
-            "node",
-            &node,
-            "-o",
-            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-        ]);
-        (String::from_utf8_lossy(&out.stdout) == "True").then_some(())
-    });
+    wait_node_ready(&k, &node, 60);
     let image = format!("{}/busybox:latest", registry.addr());
     NodeCluster {
         server,
@@ -44,6 +40,25 @@ pub fn node_cluster(version: &str) -> NodeCluster {
         k,
         _images: dir,
     }
+}
+
+/// The status of a node's Ready condition (`True`, `False`, `Unknown`), or "" if none.
+pub fn node_ready_status(k: &Kubectl, node: &str) -> String {
+    let out = k.run(&[
+        "get",
+        "node",
+        node,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+    ]);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Wait until a node is Ready.
+pub fn wait_node_ready(k: &Kubectl, node: &str, secs: u64) {
+    eventually(secs, || {
+        (node_ready_status(k, node) == "True").then_some(())
+    });
 }
 
 /// Wait until a pod is Running and Ready.

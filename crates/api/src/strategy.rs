@@ -99,6 +99,24 @@ fn meta_mut(obj: &mut Value) -> Option<&mut Map<String, Value>> {
     meta.as_object_mut()
 }
 
+/// Drop empty metadata lists and maps (`finalizers: []`, `labels: {}`, ...): upstream's
+/// types omit them when empty, so clients never see them stored.
+pub fn drop_empty_metadata(obj: &mut Value) {
+    if let Some(meta) = meta_mut(obj) {
+        for key in ["finalizers", "labels", "annotations", "ownerReferences"] {
+            let empty = match meta.get(key) {
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Object(m)) => m.is_empty(),
+                Some(Value::Null) => true,
+                _ => false,
+            };
+            if empty {
+                meta.remove(key);
+            }
+        }
+    }
+}
+
 /// Prepare a new object for storage: reset status the user may not set, set generation 1,
 /// fill create-time fields (pod QoS, job selector, default tolerations).
 ///

@@ -1,7 +1,7 @@
 //! The scheduler's cache: every node with its pods (bound and assumed), updated incrementally
 //! from watch events and from the scheduler's own decisions, plus nominated pods.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Node;
@@ -28,6 +28,10 @@ pub struct Cache {
     orphans: HashMap<String, Vec<Arc<PodInfo>>>,
     pub nominated: Nominator,
     nominated_of: HashMap<String, String>,
+    /// Preemption victims this scheduler deleted, until the cache sees them go: they count as
+    /// terminating even before the API shows a deletion (a pod with a zero grace period
+    /// never shows one; it is just gone when the watch catches up).
+    evicting: HashSet<String>,
     summary: Summary,
 }
 
@@ -137,8 +141,16 @@ impl Cache {
             self.unplace(&p.key, &old.node);
         }
         if p.is_terminal() {
+            self.evicting.remove(&p.key);
             return;
         }
+        let p = if self.evicting.contains(&p.key) && !p.terminating {
+            let mut q = (*p).clone();
+            q.terminating = true;
+            Arc::new(q)
+        } else {
+            p
+        };
         self.pods.insert(
             p.key.clone(),
             PodState {
@@ -153,7 +165,24 @@ impl Cache {
         if let Some(old) = self.pods.remove(key) {
             self.unplace(key, &old.node);
         }
+        self.evicting.remove(key);
         self.clear_nomination(key);
+    }
+
+    /// A bound pod this scheduler is deleting to make room (a preemption victim): it counts
+    /// as terminating until the cache sees it removed.
+    pub fn mark_evicting(&mut self, key: &str) {
+        self.evicting.insert(key.to_string());
+        let Some(state) = self.pods.get(key).filter(|s| !s.assumed) else {
+            return;
+        };
+        let node = state.node.clone();
+        let current = self
+            .node(&node)
+            .and_then(|n| n.pods.iter().find(|p| p.key == key).cloned());
+        if let Some(p) = current.filter(|p| !p.terminating) {
+            self.add_or_update_pod(p);
+        }
     }
 
     /// Count the pod on `node` before its binding is confirmed.

@@ -35,6 +35,10 @@ pub struct ServerArgs {
     /// running those elsewhere, e.g. in their own process).
     #[arg(long)]
     pub disable_controllers: bool,
+    /// How long a node may go without a heartbeat before it turns Ready=Unknown and gets the
+    /// unreachable taint.
+    #[arg(long, default_value = "40s", value_parser = crate::duration::parse_go_duration)]
+    pub node_monitor_grace_period: std::time::Duration,
     /// Do not run a node agent on this machine (control plane only).
     #[arg(long)]
     pub disable_agent: bool,
@@ -68,7 +72,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let running = skiff_apiserver::start(&config, store).await?;
     let client = client_from_kubeconfig(&running.kubeconfig).await?;
     if !args.disable_controllers {
-        start_control_loops(&client, &args.controllers, cluster_cidr)?;
+        start_control_loops(&client, &args, cluster_cidr)?;
     }
     if !args.disable_agent {
         start_embedded_agent(&args, &running, client.clone(), cluster_cidr, service_cidr).await?;
@@ -124,10 +128,10 @@ async fn start_embedded_agent(
 /// Controllers and node IPAM, each a client of the API.
 fn start_control_loops(
     client: &kube::Client,
-    controllers: &[String],
+    args: &ServerArgs,
     cluster_cidr: skiff_net::Ipv4Net,
 ) -> anyhow::Result<()> {
-    let enabled = controllers.to_vec();
+    let enabled = args.controllers.clone();
     let names: Vec<&str> = enabled.iter().map(String::as_str).collect();
     skiff_controllers::select(&skiff_controllers::registry(), &names)?;
     let controllers_client = client.clone();
@@ -137,7 +141,13 @@ fn start_control_loops(
     });
     supervise(
         "lifecycle-controllers",
-        skiff_lifecycle::run(client.clone()),
+        skiff_lifecycle::run_with(
+            client.clone(),
+            skiff_lifecycle::Config {
+                node_monitor_grace_period: args.node_monitor_grace_period,
+                ..skiff_lifecycle::Config::default()
+            },
+        ),
     );
     supervise(
         "node-ipam",

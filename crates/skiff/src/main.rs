@@ -4,6 +4,7 @@ mod agent;
 mod cmd_agent;
 mod cmd_image;
 mod cmd_server;
+mod duration;
 mod streaming;
 
 use clap::{Parser, Subcommand};

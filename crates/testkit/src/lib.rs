@@ -1,10 +1,12 @@
 //! Test harness for end-to-end tests: real processes, real kubectl, real registry.
 
+pub mod agent;
 pub mod kubectl;
 pub mod oci;
 pub mod registry;
 pub mod server;
 
+pub use agent::SkiffAgent;
 pub use kubectl::Kubectl;
 pub use registry::free_port;
 pub use server::SkiffServer;

@@ -274,3 +274,14 @@ fn finalized_namespace_is_not_given_its_finalizer_back() {
     crate::defaults::apply(res, &mut new);
     assert!(new["spec"].get("finalizers").is_none());
 }
+
+#[test]
+fn empty_metadata_lists_and_maps_are_dropped() {
+    let mut o = json!({"metadata": {"name": "a", "finalizers": [], "labels": {},
+        "annotations": {"k": "v"}, "ownerReferences": null}});
+    super::drop_empty_metadata(&mut o);
+    assert_eq!(
+        o["metadata"],
+        json!({"name": "a", "annotations": {"k": "v"}})
+    );
+}

@@ -197,6 +197,7 @@ async fn create_object(
     }
     defaults::apply(res, &mut obj);
     strategy::prepare_for_create(res, &mut obj);
+    strategy::drop_empty_metadata(&mut obj);
     crate::admission::admit_create(res, &mut obj);
     let causes = validation::validate_create(res, &obj);
     if !causes.is_empty() {
@@ -296,6 +297,7 @@ async fn commit_update(
         }
         _ => strategy::prepare_for_update(res, &mut new, old),
     }
+    strategy::drop_empty_metadata(&mut new);
     defaults::apply(res, &mut new);
     let causes = validation::validate_update(res, &new, old);
     if !causes.is_empty() {

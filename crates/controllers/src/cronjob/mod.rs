@@ -9,7 +9,6 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, DeleteParams, PostParams, PropagationPolicy};
 use kube::runtime::controller::{Action, Controller};
@@ -23,6 +22,7 @@ use crate::util::backoff::Backoff;
 use crate::util::events::{EventType, Recorder};
 use crate::util::informer::{informer, key};
 use crate::util::owner;
+use crate::util::runner;
 use crate::util::time::{SharedClock, SystemClock};
 use crate::{Error, Result};
 use decide::Input;
@@ -54,26 +54,22 @@ pub async fn run_with_clock(client: Client, clock: SharedClock) -> Result<()> {
         backoff: Backoff::default(),
         clock,
     });
-    ctl.watches_stream(job_stream, |j: Job| {
-        let ns = j.namespace().unwrap_or_default();
-        owner::controller_of(&j.metadata)
-            .filter(|r| r.kind == "CronJob")
-            .map(|r| ObjectRef::<CronJob>::new(&r.name).within(&ns))
-    })
-    .run(reconcile, error_policy, ctx)
-    .for_each(|r| {
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "cronjob sync");
-        }
-        futures::future::ready(())
-    })
+    runner::drive(
+        ctl.watches_stream(job_stream, |j: Job| {
+            let ns = j.namespace().unwrap_or_default();
+            owner::controller_of(&j.metadata)
+                .filter(|r| r.kind == "CronJob")
+                .map(|r| ObjectRef::<CronJob>::new(&r.name).within(&ns))
+        })
+        .run(reconcile, error_policy, ctx),
+        "cronjob",
+    )
     .await;
     Ok(())
 }
 
 fn error_policy(obj: Arc<CronJob>, err: &Error, ctx: Arc<Ctx>) -> Action {
-    tracing::debug!(key = %key(obj.as_ref()), error = %err, "cronjob sync failed");
-    Action::requeue(ctx.backoff.next(&key(obj.as_ref())))
+    runner::requeue_failed(obj.as_ref(), err, &ctx.backoff)
 }
 
 async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action> {

@@ -8,7 +8,6 @@ mod tests;
 
 use std::sync::Arc;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, PostParams};
@@ -25,6 +24,7 @@ use crate::util::events::{EventType, Recorder};
 use crate::util::expectations::Expectations;
 use crate::util::informer::{informer, key};
 use crate::util::owner::{self, Claim, Owner};
+use crate::util::runner;
 use crate::{Error, Result};
 use decide::Input;
 
@@ -59,45 +59,32 @@ pub async fn run(client: Client) -> Result<()> {
         expectations,
         backoff: Backoff::default(),
     });
-    ctl.watches_stream(pod_stream, move |p: Pod| {
-        if let Some(uid) = p.metadata.uid.as_deref() {
-            seen.observe(uid);
-        }
-        owned_by(&p.metadata, p.namespace())
-    })
-    .watches_stream(rev_stream, |r: ControllerRevision| {
-        owned_by(&r.metadata, r.namespace())
-    })
-    // any node change may change where daemons belong
-    .watches_stream(node_stream, move |_n: Node| {
-        sets.state()
-            .iter()
-            .map(|d| ObjectRef::from_obj(d.as_ref()))
-            .collect::<Vec<_>>()
-    })
-    .run(reconcile, error_policy, ctx)
-    .for_each(|r| {
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "daemonset sync");
-        }
-        futures::future::ready(())
-    })
+    runner::drive(
+        ctl.watches_stream(pod_stream, move |p: Pod| {
+            if let Some(uid) = p.metadata.uid.as_deref() {
+                seen.observe(uid);
+            }
+            runner::controller_key("DaemonSet", &p.metadata)
+        })
+        .watches_stream(rev_stream, |r: ControllerRevision| {
+            runner::controller_key("DaemonSet", &r.metadata)
+        })
+        // any node change may change where daemons belong
+        .watches_stream(node_stream, move |_n: Node| {
+            sets.state()
+                .iter()
+                .map(|d| ObjectRef::from_obj(d.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .run(reconcile, error_policy, ctx),
+        "daemonset",
+    )
     .await;
     Ok(())
 }
 
-fn owned_by(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    ns: Option<String>,
-) -> Option<ObjectRef<DaemonSet>> {
-    owner::controller_of(meta)
-        .filter(|r| r.kind == "DaemonSet")
-        .map(|r| ObjectRef::new(&r.name).within(&ns.unwrap_or_default()))
-}
-
 fn error_policy(obj: Arc<DaemonSet>, err: &Error, ctx: Arc<Ctx>) -> Action {
-    tracing::debug!(key = %key(obj.as_ref()), error = %err, "daemonset sync failed");
-    Action::requeue(ctx.backoff.next(&key(obj.as_ref())))
+    runner::requeue_failed(obj.as_ref(), err, &ctx.backoff)
 }
 
 async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action> {

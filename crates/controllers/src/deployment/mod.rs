@@ -9,7 +9,6 @@ pub mod util;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
@@ -25,6 +24,7 @@ use crate::util::events::{EventType, Recorder};
 use crate::util::hash::equal_ignore_hash;
 use crate::util::informer::{informer, key};
 use crate::util::owner::{self, Claim, Owner};
+use crate::util::runner;
 use crate::util::{pod, selector};
 use crate::{Error, Result};
 use decide::{Act, Input};
@@ -55,16 +55,13 @@ pub async fn run(client: Client) -> Result<()> {
         pods,
         backoff: Backoff::default(),
     });
-    ctl.watches_stream(rs_stream, move |rs: ReplicaSet| rs_deployments(&deps, &rs))
-        .watches_stream(pod_stream, move |p: Pod| pod_deployment(&rss2, &deps2, &p))
-        .run(reconcile, error_policy, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "deployment sync");
-            }
-            futures::future::ready(())
-        })
-        .await;
+    runner::drive(
+        ctl.watches_stream(rs_stream, move |rs: ReplicaSet| rs_deployments(&deps, &rs))
+            .watches_stream(pod_stream, move |p: Pod| pod_deployment(&rss2, &deps2, &p))
+            .run(reconcile, error_policy, ctx),
+        "deployment",
+    )
+    .await;
     Ok(())
 }
 
@@ -107,8 +104,7 @@ fn pod_deployment(
 }
 
 fn error_policy(obj: Arc<Deployment>, err: &Error, ctx: Arc<Ctx>) -> Action {
-    tracing::debug!(key = %key(obj.as_ref()), error = %err, "deployment sync failed");
-    Action::requeue(ctx.backoff.next(&key(obj.as_ref())))
+    runner::requeue_failed(obj.as_ref(), err, &ctx.backoff)
 }
 
 /// A merge patch body for the status: absent counters become explicit nulls so they clear.

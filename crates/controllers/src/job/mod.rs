@@ -7,11 +7,11 @@ pub mod indexes;
 #[cfg(test)]
 mod tests;
 pub mod ttl;
+mod written;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
 use kube::api::Api;
@@ -29,6 +29,7 @@ use crate::util::expectations::Expectations;
 use crate::util::informer::{informer, key};
 use crate::util::owner::{self, Claim, Owner};
 use crate::util::pod;
+use crate::util::runner;
 use crate::{Error, Result};
 use decide::{Input, TRACKING_FINALIZER};
 
@@ -40,6 +41,8 @@ struct Ctx {
     /// Pods whose tracking finalizer this controller removed, until the cache shows it.
     finalizers_removed: Mutex<HashMap<String, std::time::Instant>>,
     backoff: Backoff,
+    /// Our last status write per Job, to never sync from an older cached Job.
+    written: written::Written,
 }
 
 /// Runs the Job controller.
@@ -55,30 +58,27 @@ pub async fn run(client: Client) -> Result<()> {
         expectations,
         finalizers_removed: Mutex::new(HashMap::new()),
         backoff: Backoff::default(),
+        written: written::Written::default(),
     });
-    ctl.watches_stream(pod_stream, move |p: Pod| {
-        if let Some(uid) = p.metadata.uid.as_deref() {
-            seen.observe(uid);
-        }
-        let ns = p.namespace().unwrap_or_default();
-        owner::controller_of(&p.metadata)
-            .filter(|r| r.kind == "Job")
-            .map(|r| ObjectRef::<Job>::new(&r.name).within(&ns))
-    })
-    .run(reconcile, error_policy, ctx)
-    .for_each(|r| {
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "job sync");
-        }
-        futures::future::ready(())
-    })
+    runner::drive(
+        ctl.watches_stream(pod_stream, move |p: Pod| {
+            if let Some(uid) = p.metadata.uid.as_deref() {
+                seen.observe(uid);
+            }
+            let ns = p.namespace().unwrap_or_default();
+            owner::controller_of(&p.metadata)
+                .filter(|r| r.kind == "Job")
+                .map(|r| ObjectRef::<Job>::new(&r.name).within(&ns))
+        })
+        .run(reconcile, error_policy, ctx),
+        "job",
+    )
     .await;
     Ok(())
 }
 
 fn error_policy(obj: Arc<Job>, err: &Error, ctx: Arc<Ctx>) -> Action {
-    tracing::debug!(key = %key(obj.as_ref()), error = %err, "job sync failed");
-    Action::requeue(ctx.backoff.next(&key(obj.as_ref())))
+    runner::requeue_failed(obj.as_ref(), err, &ctx.backoff)
 }
 
 /// The pod a Job creates: the template's labels, annotations and spec, the tracking
@@ -149,6 +149,13 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
         .await
         .map_err(|e| Error::Invalid(e.to_string()))?;
     let k = key(job.as_ref());
+    if ctx
+        .written
+        .cache_is_behind(&k, job.metadata.resource_version.as_deref())
+    {
+        // the Job's watch event for our own write is on its way and triggers the next sync
+        return Ok(Action::requeue(std::time::Duration::from_secs(1)));
+    }
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
     let api_pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
@@ -205,8 +212,20 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
         now,
         expectations_met: met,
     });
+    // status writes are conditional on the version the decision was made from
+    let mut rv = job.metadata.resource_version.clone();
     if let Some(intent) = &plan.intent {
-        apply::patch_status(&jobs, &name, &json!({"uncountedTerminatedPods": intent})).await?;
+        let status = json!({"uncountedTerminatedPods": intent});
+        match apply::patch_status_at(&jobs, &name, &status, rv.as_deref()).await? {
+            Some(written) => {
+                rv = written.metadata.resource_version;
+                ctx.written.record(&k, rv.as_deref());
+            }
+            None => {
+                ctx.written.forget(&k);
+                return Ok(Action::await_change());
+            }
+        }
     }
     for p in &plan.remove_finalizer {
         let fins: Vec<String> = p
@@ -217,6 +236,12 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
             .filter(|f| *f != TRACKING_FINALIZER)
             .cloned()
             .collect();
+        // the last finalizer goes with the field itself, as upstream shows no empty list
+        let fins = if fins.is_empty() {
+            serde_json::Value::Null
+        } else {
+            json!(fins)
+        };
         let patch = json!({"metadata": {"finalizers": fins, "uid": p.metadata.uid}});
         apply::merge_patch(&api_pods, &p.name_any(), &patch).await?;
         if let (Some(uid), Ok(mut m)) = (p.metadata.uid.clone(), ctx.finalizers_removed.lock()) {
@@ -270,7 +295,12 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
                 }
             }
         }
-        apply::patch_status(&jobs, &name, &v).await?;
+        match apply::patch_status_at(&jobs, &name, &v, rv.as_deref()).await? {
+            Some(written) => ctx
+                .written
+                .record(&k, written.metadata.resource_version.as_deref()),
+            None => ctx.written.forget(&k),
+        }
     }
     for e in &plan.events {
         let t = if e.warning {

@@ -86,6 +86,48 @@ fn finished_pods_are_counted_through_the_finalizer_then_job_completes() {
 }
 
 #[test]
+fn a_count_interrupted_after_its_intent_is_finished_exactly_once() {
+    // The last sync wrote its intent (a uncounted) and removed a's finalizer, then stopped
+    // before the final status; b has succeeded since.
+    let mut j = job(json!({"completions": 2, "parallelism": 2}));
+    j.status = Some(
+        serde_json::from_value(json!({
+            "succeeded": 0,
+            "uncountedTerminatedPods": {"succeeded": ["uid-pi-a"]}
+        }))
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let a = pod("pi-a").phase("Succeeded").build();
+    let b = tracked(pod("pi-b").phase("Succeeded").build());
+    let plan = run(&j, &[a.clone(), b.clone()], 100);
+    let intent = plan.intent.clone().unwrap_or_default();
+    assert_eq!(
+        intent.succeeded,
+        Some(vec!["uid-pi-a".to_string(), "uid-pi-b".to_string()])
+    );
+    assert_eq!(plan.remove_finalizer.len(), 1, "only b still holds it");
+    assert!(plan.create.is_empty());
+    let s = plan.status.clone().unwrap_or_default();
+    assert_eq!(s.succeeded, Some(2));
+    assert_eq!(
+        s.uncounted_terminated_pods
+            .clone()
+            .unwrap_or_default()
+            .succeeded,
+        None
+    );
+    // the next sync sees neither finalizer nor uncounted pod: still 2, now Complete
+    let j = after(&j, &plan);
+    let mut b = b;
+    b.metadata.finalizers = None;
+    let plan = run(&j, &[a, b], 101);
+    let s = plan.status.clone().unwrap_or_default();
+    assert_eq!(s.succeeded, Some(2));
+    assert!(has_condition(&s, "Complete"));
+    assert!(plan.intent.is_none() && plan.create.is_empty());
+}
+
+#[test]
 fn backoff_limit_fails_the_job() {
     let j = job(json!({"completions": 1, "backoffLimit": 1}));
     let pods: Vec<Pod> = (0..2)

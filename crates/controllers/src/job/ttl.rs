@@ -14,6 +14,7 @@ use kube::{Client, ResourceExt};
 use super::decide::is_finished;
 use crate::util::backoff::Backoff;
 use crate::util::informer::key;
+use crate::util::runner;
 use crate::util::time::secs;
 use crate::{Error, Result};
 
@@ -60,8 +61,8 @@ pub async fn run(client: Client) -> Result<()> {
     Ok(())
 }
 
-fn error_policy(obj: Arc<Job>, _err: &Error, ctx: Arc<Ctx>) -> Action {
-    Action::requeue(ctx.backoff.next(&key(obj.as_ref())))
+fn error_policy(obj: Arc<Job>, err: &Error, ctx: Arc<Ctx>) -> Action {
+    runner::requeue_failed(obj.as_ref(), err, &ctx.backoff)
 }
 
 async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {

@@ -9,7 +9,6 @@ mod tests;
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
@@ -26,6 +25,7 @@ use crate::util::events::{EventType, Recorder};
 use crate::util::expectations::{Expectations, Seen};
 use crate::util::informer::{informer, key};
 use crate::util::owner::{self, Claim, Owner};
+use crate::util::runner;
 use crate::util::{pod, selector};
 use crate::{Error, Result};
 
@@ -63,19 +63,16 @@ async fn run_kind<K: ReplicaOwner>(client: Client, component: &str) -> Result<()
         expectations,
         backoff: Backoff::default(),
     });
-    ctl.watches_stream(pod_stream, move |p: Pod| {
-        if let Some(uid) = p.metadata.uid.as_deref() {
-            seen.observe(uid);
-        }
-        pod_owners::<K>(&owners, &p)
-    })
-    .run(reconcile::<K>, error_policy::<K>, ctx)
-    .for_each(|r| {
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "replica sync");
-        }
-        futures::future::ready(())
-    })
+    runner::drive(
+        ctl.watches_stream(pod_stream, move |p: Pod| {
+            if let Some(uid) = p.metadata.uid.as_deref() {
+                seen.observe(uid);
+            }
+            pod_owners::<K>(&owners, &p)
+        })
+        .run(reconcile::<K>, error_policy::<K>, ctx),
+        "replica",
+    )
     .await;
     Ok(())
 }
@@ -98,8 +95,7 @@ fn pod_owners<K: ReplicaOwner>(owners: &Store<K>, p: &Pod) -> Vec<ObjectRef<K>> 
 }
 
 fn error_policy<K: ReplicaOwner>(obj: Arc<K>, err: &Error, ctx: Arc<Ctx>) -> Action {
-    tracing::debug!(key = %key(obj.as_ref()), error = %err, "sync failed, requeued");
-    Action::requeue(ctx.backoff.next(&key(obj.as_ref())))
+    runner::requeue_failed(obj.as_ref(), err, &ctx.backoff)
 }
 
 /// The pods of `namespace` in the cache.

@@ -8,12 +8,11 @@ mod tests;
 
 use std::sync::Arc;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -23,6 +22,7 @@ use crate::util::backoff::Backoff;
 use crate::util::events::{EventType, Recorder};
 use crate::util::informer::{informer, key};
 use crate::util::owner::{self, Claim, Owner};
+use crate::util::runner;
 use crate::{Error, Result};
 use decide::Input;
 
@@ -49,33 +49,22 @@ pub async fn run(client: Client) -> Result<()> {
         revisions,
         backoff: Backoff::default(),
     });
-    ctl.watches_stream(pod_stream, |p: Pod| owned_by(&p.metadata, p.namespace()))
+    runner::drive(
+        ctl.watches_stream(pod_stream, |p: Pod| {
+            runner::controller_key("StatefulSet", &p.metadata)
+        })
         .watches_stream(rev_stream, |r: ControllerRevision| {
-            owned_by(&r.metadata, r.namespace())
+            runner::controller_key("StatefulSet", &r.metadata)
         })
-        .run(reconcile, error_policy, ctx)
-        .for_each(|r| {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "statefulset sync");
-            }
-            futures::future::ready(())
-        })
-        .await;
+        .run(reconcile, error_policy, ctx),
+        "statefulset",
+    )
+    .await;
     Ok(())
 }
 
-fn owned_by(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    ns: Option<String>,
-) -> Option<ObjectRef<StatefulSet>> {
-    owner::controller_of(meta)
-        .filter(|r| r.kind == "StatefulSet")
-        .map(|r| ObjectRef::new(&r.name).within(&ns.unwrap_or_default()))
-}
-
 fn error_policy(obj: Arc<StatefulSet>, err: &Error, ctx: Arc<Ctx>) -> Action {
-    tracing::debug!(key = %key(obj.as_ref()), error = %err, "statefulset sync failed");
-    Action::requeue(ctx.backoff.next(&key(obj.as_ref())))
+    runner::requeue_failed(obj.as_ref(), err, &ctx.backoff)
 }
 
 async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action> {

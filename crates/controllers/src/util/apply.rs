@@ -110,6 +110,28 @@ where
     }
 }
 
+/// Merge-patch the status subresource only if the object is still at `rv` (a 409 Conflict
+/// otherwise); returns the written object, or None when it is gone.
+pub async fn patch_status_at<K>(
+    api: &Api<K>,
+    name: &str,
+    status: &Value,
+    rv: Option<&str>,
+) -> Result<Option<K>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let body = serde_json::json!({ "metadata": { "resourceVersion": rv }, "status": status });
+    match api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+    {
+        Ok(o) => Ok(Some(o)),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ pub mod history;
 pub mod informer;
 pub mod owner;
 pub mod pod;
+pub mod runner;
 pub mod selector;
 pub mod time;
 

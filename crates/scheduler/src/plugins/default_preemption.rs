@@ -119,11 +119,18 @@ impl PostFilterPlugin for DefaultPreemption {
         if spec.and_then(|s| s.preemption_policy.as_deref()) == Some("Never") {
             return fail("not eligible due to preemptionPolicy=Never.".into());
         }
-        let nominated_node = pod
-            .pod
-            .status
-            .as_ref()
-            .and_then(|s| s.nominated_node_name.as_deref());
+        // this scheduler's own nomination first: the pod's status may not show it yet
+        let nominated_node = input
+            .nominated
+            .iter()
+            .find(|(_, pods)| pods.iter().any(|p| p.key == pod.key))
+            .map(|(node, _)| node.as_str())
+            .or_else(|| {
+                pod.pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.nominated_node_name.as_deref())
+            });
         if let Some(nn) = nominated_node.filter(|n| !n.is_empty())
             && let Some(ni) = input.nodes.iter().find(|n| n.name == nn)
             && ni

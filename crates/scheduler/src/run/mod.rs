@@ -318,6 +318,7 @@ impl Loop {
                 .spawn(async move { events::patch_nominated(client, &p, None).await });
         }
         for v in &r.victims {
+            self.cache.mark_evicting(&v.key);
             self.recorder.pod_event(
                 v,
                 "Normal",

@@ -141,3 +141,62 @@ fn evicting_an_anti_affine_pod_is_simulated_through_the_cycle_state() {
         ["x"]
     );
 }
+
+#[test]
+fn no_second_preemption_while_the_first_victims_are_going() {
+    // Three full nodes; the first attempt evicts one low pod and nominates its node.
+    let mut c = cache(vec![
+        node("a", "1", "1Gi", json!({})),
+        node("b", "1", "1Gi", json!({})),
+        node("c", "1", "1Gi", json!({})),
+    ]);
+    for n in ["a", "b", "c"] {
+        bind(&mut c, prio(&format!("low-{n}"), "900m", 0), n);
+    }
+    let vip = std::sync::Arc::new(prio("vip", "500m", 10));
+    let f = schedule(&c, &vip).expect_err("full");
+    let r = f.post_filter.expect("a victim");
+    assert_eq!(r.victims.len(), 1);
+    let victim = r.victims[0].key.clone();
+    c.nominate(vip.clone(), &r.nominated_node);
+    c.mark_evicting(&victim);
+    // Retried before the deletion is seen, and before the pod's status shows the
+    // nomination: not eligible to preempt again (no second victim elsewhere).
+    let again = schedule(&c, &vip).expect_err("still full");
+    assert!(again.post_filter.is_none(), "a second preemption");
+    assert!(
+        again
+            .fit
+            .to_string()
+            .ends_with("preemption: not eligible due to a terminating pod on the nominated node."),
+        "{}",
+        again.fit
+    );
+    // A watch update of the victim (say its DisruptionTarget condition) keeps it terminating.
+    let node = r.nominated_node.clone();
+    let victim_name = victim.rsplit('/').next().unwrap_or_default().to_string();
+    bind(&mut c, prio(&victim_name, "900m", 0), &node);
+    assert!(schedule(&c, &vip).expect_err("full").post_filter.is_none());
+    // Once it is gone, the pod fits its nominated node.
+    c.remove_pod(&victim);
+    let d = schedule(&c, &vip).expect("fits after the victim left");
+    assert_eq!(d.node, node);
+}
+
+#[test]
+fn evicting_marks_only_the_victim_terminating() {
+    let mut c = cache(vec![node("a", "2", "1Gi", json!({}))]);
+    bind(&mut c, prio("x", "1", 0), "a");
+    bind(&mut c, prio("y", "1", 0), "a");
+    let key = c.nodes[0].pods[0].key.clone();
+    c.mark_evicting(&key);
+    let flags: Vec<(String, bool)> = c.nodes[0]
+        .pods
+        .iter()
+        .map(|p| (p.key.clone(), p.terminating))
+        .collect();
+    assert_eq!(flags.len(), 2);
+    for (k, t) in flags {
+        assert_eq!(t, k == key, "{k}");
+    }
+}
