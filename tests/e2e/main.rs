@@ -10,10 +10,14 @@ mod api_mutate;
 mod api_protobuf;
 mod api_subresources;
 mod api_versions;
+mod node_config;
 mod node_jobs;
+mod node_lifecycle;
 mod node_multi;
 mod node_pods;
 mod node_services;
+mod node_probes;
+mod node_streams;
 mod node_workloads;
 
 use skiff_testkit::{Kubectl, SkiffServer};
@@ -58,6 +62,24 @@ pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
             std::time::Instant::now() < deadline,
             "condition not met within {secs}s"
         );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Like [`eventually`], with `context()` (e.g. `kubectl describe`) in the failure message.
+pub fn eventually_or<T>(
+    secs: u64,
+    mut f: impl FnMut() -> Option<T>,
+    context: impl FnOnce() -> String,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if std::time::Instant::now() >= deadline {
+            panic!("condition not met within {secs}s\n{}", context());
+        }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

@@ -1,8 +1,6 @@
 //! Pods run for real on the server's embedded node agent: images from a local registry, a
 //! shared emptyDir and localhost between containers, logs, exec, cp and port-forward.
 
-use std::time::Duration;
-
 use skiff_testkit::{Kubectl, SkiffServer, oci, registry::Registry};
 
 use crate::eventually;
@@ -186,19 +184,20 @@ crate::kubectl_test!(exec_returns_exit_codes_and_cp_copies_out, |v| {
     );
 });
 
-#[test]
-fn port_forward_serves_a_local_port() {
-    let c = node_cluster("1.33");
+crate::kubectl_test!(port_forward_serves_a_local_port, |v| {
+    let c = node_cluster(v);
     c.k.ok_stdin(&["apply", "-f", "-"], Some(&two_containers(&c.image)));
     wait_ready(&c.k, "duo", 90);
     let port = skiff_testkit::free_port().expect("port");
-    let mut pf = std::process::Command::new(&c.k.bin)
-        .args(["port-forward", "pod/duo", &format!("{port}:8080")])
-        .env("KUBECONFIG", &c.k.kubeconfig)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("port-forward starts");
+    let _pf = Killed(
+        std::process::Command::new(&c.k.bin)
+            .args(["port-forward", "pod/duo", &format!("{port}:8080")])
+            .env("KUBECONFIG", &c.k.kubeconfig)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("port-forward starts"),
+    );
     let body = eventually(30, || {
         let out = std::process::Command::new("curl")
             .args([
@@ -212,11 +211,8 @@ fn port_forward_serves_a_local_port() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.contains("hello-from-web").then_some(text)
     });
-    let _ = pf.kill();
-    let _ = pf.wait();
     assert!(body.contains("hello-from-web"));
-    std::thread::sleep(Duration::from_millis(10));
-}
+});
 
 #[test]
 fn imported_tarball_runs_without_a_registry() {
@@ -252,4 +248,53 @@ fn imported_tarball_runs_without_a_registry() {
         k.ok(&["describe", "pod", "airgap"])
     );
     assert_eq!(k.ok(&["logs", "airgap"]).trim(), "from-tarball");
+}
+
+/// `kubectl apply -f -` of a manifest.
+pub fn apply(k: &Kubectl, yaml: &str) {
+    k.ok_stdin(&["apply", "-f", "-"], Some(yaml));
+}
+
+/// One field of a pod, by JSONPath (`{.status.phase}`).
+pub fn pod_field(k: &Kubectl, pod: &str, path: &str) -> String {
+    let out = k.run(&["get", "pod", pod, "-o", &format!("jsonpath={path}")]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `kubectl describe pod`, for failure messages.
+pub fn describe(k: &Kubectl, pod: &str) -> String {
+    String::from_utf8_lossy(&k.run(&["describe", "pod", pod]).stdout).into_owned()
+}
+
+/// The events about a pod, one `Reason: message` per line, oldest first.
+pub fn pod_events(k: &Kubectl, pod: &str) -> String {
+    let out = k.run(&[
+        "get",
+        "events",
+        "--sort-by=.metadata.creationTimestamp",
+        "-o",
+        "jsonpath={range .items[*]}{.involvedObject.kind}/{.involvedObject.name} {.reason}: {.message}{\"\\n\"}{end}",
+    ]);
+    let prefix = format!("Pod/{pod} ");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The `Ready` condition of a pod (`True`/`False`, empty when absent).
+pub fn ready_condition(k: &Kubectl, pod: &str) -> String {
+    pod_field(k, pod, "{.status.conditions[?(@.type==\"Ready\")].status}")
+}
+
+/// A child process (kubectl logs -f, port-forward, a host-side server) killed when dropped,
+/// so a failing test leaves nothing running.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

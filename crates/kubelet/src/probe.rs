@@ -41,7 +41,9 @@ pub enum Outcome {
 }
 
 mod handlers;
-pub use handlers::{run_exec, run_http, run_probe, run_tcp};
+mod http;
+pub use handlers::{run_exec, run_probe, run_tcp};
+pub use http::run_http;
 
 /// Where httpGet and tcpSocket handlers connect by default.
 #[derive(Debug, Clone, Copy)]

@@ -64,6 +64,10 @@ pub trait RuntimeService: Send + Sync {
     async fn stop_pod_sandbox(&self, id: &str) -> Result<()>;
     async fn remove_pod_sandbox(&self, id: &str) -> Result<()>;
     async fn pod_sandbox_status(&self, id: &str) -> Result<PodSandboxStatus>;
+    /// Record the pod's IP once its network is up: /etc/hosts gains `<ip> <hostname>`.
+    async fn set_pod_sandbox_ip(&self, _id: &str, _ip: std::net::IpAddr) -> Result<()> {
+        Ok(())
+    }
     async fn list_pod_sandboxes(
         &self,
         labels: BTreeMap<String, String>,

@@ -8,6 +8,7 @@ use skiff_runtime::ContainerState;
 
 use super::config;
 use super::status::Waiting;
+use super::termination;
 use super::worker::Worker;
 use crate::env;
 use crate::events::{NORMAL, Target, WARNING};
@@ -190,6 +191,15 @@ impl Worker {
             .map(|x| x.attempt + 1)
             .max()
             .unwrap_or(0);
+        let log_file =
+            termination::host_path(&self.ctx.config.pod_dir(&self.key().uid), name, attempt);
+        let termination_log = match termination::prepare(&log_file) {
+            Ok(()) => Some(log_file.as_path()),
+            Err(e) => {
+                tracing::warn!(pod = %self.key(), container = name, error = %e, "termination-log file");
+                None
+            }
+        };
         let cfg = config::container(config::ContainerInput {
             pod: &self.pod,
             container: &c,
@@ -197,7 +207,7 @@ impl Worker {
             attempt,
             env: envs,
             mounts,
-            termination_log: None,
+            termination_log,
         });
         let rt = self.ctx.runtime.clone();
         let sandbox_cfg = match rt.pod_sandbox_status(sandbox).await {

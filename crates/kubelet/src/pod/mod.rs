@@ -11,6 +11,7 @@ mod report;
 pub mod status;
 mod sync;
 mod teardown;
+pub mod termination;
 pub mod worker;
 
 pub use worker::{Ctx, Next, State, Worker};

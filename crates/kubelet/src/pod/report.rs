@@ -6,6 +6,7 @@ use chrono::Utc;
 use skiff_runtime::ContainerState;
 
 use super::status::{self, ProbeFlags, Waiting};
+use super::termination;
 use super::worker::{State, Worker, terminal};
 
 impl Worker {
@@ -50,9 +51,11 @@ impl Worker {
         } else {
             self.phase_override
         };
+        let pod_dir = self.ctx.config.pod_dir(&self.key().uid);
+        let containers = termination::with_messages(&self.pod, &pod_dir, &self.containers);
         let input = status::Input {
             pod: &self.pod,
-            containers: &self.containers,
+            containers: &containers,
             sandbox_ready: self.sandbox_ready,
             waiting: &waiting,
             probes: &probes,
@@ -60,6 +63,7 @@ impl Worker {
             pod_ips: &self.pod_ips,
             host_ip: self.ctx.config.node_ip,
             phase_override,
+            reason: self.status_reason,
             now: Utc::now(),
         };
         let st = status::compute(&input);

@@ -44,6 +44,8 @@ pub struct Input<'a> {
     pub host_ip: IpAddr,
     /// A phase the worker decided (Failed after an init container failed for good, ...).
     pub phase_override: Option<&'a str>,
+    /// The pod's `status.reason` and `status.message` (DeadlineExceeded, ...).
+    pub reason: Option<(&'a str, &'a str)>,
     pub now: DateTime<Utc>,
 }
 
@@ -338,7 +340,18 @@ pub fn compute(input: &Input<'_>) -> PodStatus {
         .init_containers
         .iter()
         .flatten()
-        .map(|c| container_status(input, c, "PodInitializing"))
+        .map(|c| {
+            let mut st = container_status(input, c, "PodInitializing");
+            // A regular init container that succeeded counts as ready, as upstream reports it.
+            if !is_sidecar(c) {
+                st.ready = st
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .is_some_and(|t| t.exit_code == 0);
+            }
+            st
+        })
         .collect();
     let app_default = if spec.init_containers.as_ref().is_some_and(|v| !v.is_empty()) && !is_init {
         "PodInitializing"
@@ -483,6 +496,14 @@ pub fn compute(input: &Input<'_>) -> PodStatus {
         init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
         container_statuses: Some(app_statuses),
         nominated_node_name: old.and_then(|o| o.nominated_node_name.clone()),
+        reason: input
+            .reason
+            .map(|(r, _)| r.to_string())
+            .or_else(|| old.and_then(|o| o.reason.clone())),
+        message: input
+            .reason
+            .map(|(_, m)| m.to_string())
+            .or_else(|| old.and_then(|o| o.message.clone())),
         ..Default::default()
     }
 }

@@ -15,8 +15,43 @@ use crate::error::Error;
 use crate::events::{NORMAL, Target, WARNING};
 use crate::probe::{Endpoint, ProbeCtx};
 
+/// `status.reason` of a pod that outlived its `activeDeadlineSeconds`.
+pub const DEADLINE_REASON: &str = "DeadlineExceeded";
+/// `status.message` (and event message) of such a pod, as upstream words it.
+pub const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
+
 impl Worker {
+    /// Whether the pod has run longer than its `activeDeadlineSeconds` (from `status.startTime`).
+    pub(super) fn deadline_exceeded(&self, now: chrono::DateTime<Utc>) -> bool {
+        let Some(deadline) = self
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.active_deadline_seconds)
+        else {
+            return false;
+        };
+        let Some(start) = self.pod.status.as_ref().and_then(|s| s.start_time.as_ref()) else {
+            return false;
+        };
+        let started = start.0.as_second();
+        now.timestamp() - started >= deadline
+    }
+
     pub(super) async fn running(&mut self, sandbox: String) -> (State, Next) {
+        if self.deadline_exceeded(Utc::now()) {
+            self.ctx.api.event(
+                &self.target(),
+                WARNING,
+                DEADLINE_REASON,
+                DEADLINE_MESSAGE.into(),
+            );
+            self.phase_override = Some("Failed");
+            self.status_reason = Some((DEADLINE_REASON, DEADLINE_MESSAGE));
+            let _ = self.list_containers(&sandbox).await;
+            self.finish(&sandbox).await;
+            return (State::Finished, Next::After(Duration::from_secs(1)));
+        }
         let rt = self.ctx.runtime.clone();
         match rt.pod_sandbox_status(&sandbox).await {
             Ok(st) if st.state == SandboxState::Ready => {}

@@ -83,6 +83,8 @@ pub struct Worker {
     pub(super) image_ids: BTreeMap<String, String>,
     pub(super) last_status: Option<PodStatus>,
     pub(super) phase_override: Option<&'static str>,
+    /// `status.reason` and `status.message` the worker decided (DeadlineExceeded).
+    pub(super) status_reason: Option<(&'static str, &'static str)>,
     pub(super) containers: Vec<ContainerStatus>,
     pub(super) sandbox_id: Option<String>,
     pub(super) sandbox_ready: bool,
@@ -120,6 +122,7 @@ impl Worker {
             image_ids: BTreeMap::new(),
             last_status: None,
             phase_override: None,
+            status_reason: None,
             containers: Vec::new(),
             sandbox_id: None,
             sandbox_ready: false,
@@ -394,6 +397,9 @@ impl Worker {
             Ok(ip) => {
                 self.pod_ips = vec![ip];
                 let _ = std::fs::write(self.ip_file(), ip.to_string());
+                if let Err(e) = rt.set_pod_sandbox_ip(&id, ip).await {
+                    tracing::warn!(pod = %key, error = %e, "writing the pod's /etc/hosts entry");
+                }
                 Ok(id)
             }
             Err(e) => {

@@ -1,16 +1,16 @@
-//! Probe and hook handlers: exec in the container, HTTP GET, TCP connect.
+//! Probe and hook handlers: exec in the container, TCP connect (HTTP GET is in `http`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, ExecAction, HTTPGetAction, Probe, TCPSocketAction};
+use k8s_openapi::api::core::v1::{Container, ExecAction, Probe, TCPSocketAction};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use skiff_runtime::RuntimeService;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::http::run_http;
 use super::{Endpoint, Outcome};
 
-fn resolve_port(port: &IntOrString, container: &Container) -> Result<u16, String> {
+pub(super) fn resolve_port(port: &IntOrString, container: &Container) -> Result<u16, String> {
     match port {
         IntOrString::Int(p) => u16::try_from(*p).map_err(|_| format!("invalid port {p}")),
         IntOrString::String(name) => {
@@ -54,7 +54,7 @@ pub async fn run_exec(
     }
 }
 
-fn dial_error(addr: &SocketAddr, e: &std::io::Error) -> String {
+pub(super) fn dial_error(addr: &SocketAddr, e: &std::io::Error) -> String {
     let what = match e.kind() {
         std::io::ErrorKind::ConnectionRefused => "connect: connection refused".to_string(),
         std::io::ErrorKind::TimedOut => "i/o timeout".to_string(),
@@ -87,91 +87,6 @@ pub async fn run_tcp(
     }
 }
 
-/// An HTTP GET; 200–399 is success.
-pub async fn run_http(
-    action: &HTTPGetAction,
-    container: &Container,
-    ep: Endpoint,
-    timeout: Duration,
-) -> Outcome {
-    let port = match resolve_port(&action.port, container) {
-        Ok(p) => p,
-        Err(e) => return Outcome::Failure(e),
-    };
-    let ip = action
-        .host
-        .as_deref()
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(ep.pod_ip);
-    let addr = SocketAddr::new(ip, port);
-    let path = action.path.clone().unwrap_or_else(|| "/".into());
-    let path = if path.starts_with('/') {
-        path
-    } else {
-        format!("/{path}")
-    };
-    let scheme = action.scheme.as_deref().unwrap_or("HTTP").to_lowercase();
-    let url = format!("{scheme}://{addr}{path}");
-    if scheme != "http" {
-        return Outcome::Failure(format!(
-            "Get {url:?}: HTTPS probes are not supported by Skiff"
-        ));
-    }
-    let fut = async {
-        let mut s = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("Get {url:?}: {}", dial_error(&addr, &e)))?;
-        let mut req = format!("GET {path} HTTP/1.1\r\n");
-        let mut has_host = false;
-        let mut has_ua = false;
-        for h in action.http_headers.iter().flatten() {
-            has_host |= h.name.eq_ignore_ascii_case("host");
-            has_ua |= h.name.eq_ignore_ascii_case("user-agent");
-            req.push_str(&format!("{}: {}\r\n", h.name, h.value));
-        }
-        if !has_host {
-            req.push_str(&format!("Host: {addr}\r\n"));
-        }
-        if !has_ua {
-            req.push_str("User-Agent: kube-probe/1.33\r\n");
-        }
-        req.push_str("Accept: */*\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| format!("Get {url:?}: {e}"))?;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 1024];
-        while !buf.windows(2).any(|w| w == b"\r\n") {
-            let n = s
-                .read(&mut chunk)
-                .await
-                .map_err(|e| format!("Get {url:?}: {e}"))?;
-            if n == 0 {
-                return Err(format!("Get {url:?}: EOF"));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if buf.len() > 64 * 1024 {
-                break;
-            }
-        }
-        let line = String::from_utf8_lossy(&buf);
-        let code: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| format!("Get {url:?}: malformed HTTP response"))?;
-        Ok(code)
-    };
-    match tokio::time::timeout(timeout, fut).await {
-        Ok(Ok(code)) if (200..400).contains(&code) => Outcome::Success,
-        Ok(Ok(code)) => Outcome::Failure(format!("HTTP probe failed with statuscode: {code}")),
-        Ok(Err(e)) => Outcome::Failure(e),
-        Err(_) => Outcome::Failure(format!(
-            "Get {url:?}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-        )),
-    }
-}
-
 /// Run a probe's handler once.
 pub async fn run_probe(
     rt: &dyn RuntimeService,
@@ -195,6 +110,8 @@ pub async fn run_probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::core::v1::HTTPGetAction;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
     async fn tcp_and_http_handlers() {

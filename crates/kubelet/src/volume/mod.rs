@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod hostpath;
+pub mod ownership;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -96,8 +97,19 @@ fn mount_failed(volume: &str, msg: impl std::fmt::Display) -> Error {
 /// rewritten atomically when their source changed.
 pub fn setup(pod: &Pod, pod_dir: &Path, src: &Sources, rt: &env::Runtime) -> Result<VolumePaths> {
     let mut out = VolumePaths::new();
+    let fs_group = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.security_context.as_ref())
+        .and_then(|sc| sc.fs_group)
+        .and_then(|g| u32::try_from(g).ok());
     for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
         let info = setup_one(pod, pod_dir, v, src, rt)?;
+        if let Some(gid) = fs_group
+            && v.host_path.is_none()
+        {
+            ownership::apply(&info.path, gid, info.force_readonly)?;
+        }
         out.insert(v.name.clone(), info);
     }
     Ok(out)

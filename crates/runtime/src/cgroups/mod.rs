@@ -39,6 +39,11 @@ pub trait CgroupDriver: Send + Sync + std::fmt::Debug {
     fn stats(&self, path: &str) -> Result<CgroupStats>;
     /// How many times the OOM killer killed a task in this cgroup.
     fn oom_kills(&self, path: &str) -> u64;
+    /// Have the OOM killer take every task of the cgroup at once (v2 `memory.oom.group`), as
+    /// upstream does for containers since 1.28; v1 has no such setting.
+    fn kill_whole_on_oom(&self, _path: &str) -> Result<()> {
+        Ok(())
+    }
     /// Every directory backing this cgroup (one per v1 controller).
     fn dirs(&self, path: &str) -> Vec<PathBuf>;
     /// Kill what is left inside and remove the cgroup directories (missing is fine).

@@ -99,6 +99,13 @@ fn v2_enables_controllers_and_writes_limits() {
     )
     .unwrap();
     assert_eq!(d.oom_kills("skiff/c1"), 1);
+    std::fs::write(dir.path().join("skiff/c1/memory.oom.group"), "0").unwrap();
+    d.kill_whole_on_oom("skiff/c1").unwrap();
+    assert_eq!(
+        read("skiff/c1/memory.oom.group"),
+        "1",
+        "OOM takes the whole container"
+    );
     std::fs::write(
         dir.path().join("skiff/c1/cpu.stat"),
         "usage_usec 7\nnr_throttled 3\n",

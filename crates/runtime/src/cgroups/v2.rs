@@ -114,6 +114,14 @@ impl CgroupDriver for V2 {
         keyed(&self.dir(path).join("memory.events"), "oom_kill").unwrap_or(0)
     }
 
+    fn kill_whole_on_oom(&self, path: &str) -> Result<()> {
+        let dir = self.dir(path);
+        if dir.join("memory.oom.group").exists() {
+            write(&dir, "memory.oom.group", "1")?;
+        }
+        Ok(())
+    }
+
     fn dirs(&self, path: &str) -> Vec<PathBuf> {
         vec![self.dir(path)]
     }

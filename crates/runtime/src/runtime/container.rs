@@ -100,6 +100,7 @@ impl Runtime {
         }
         self.cgroups
             .create(&rec.cgroup_path, Some(&rec.config.resources))?;
+        self.cgroups.kill_whole_on_oom(&rec.cgroup_path)?;
         let sb = self.sandbox_record(&rec.sandbox_id)?;
         let shim = ShimSpec {
             id: rec.id.clone(),

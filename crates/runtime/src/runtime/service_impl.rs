@@ -35,6 +35,10 @@ impl RuntimeService for Runtime {
         self.sandbox_status(id)
     }
 
+    async fn set_pod_sandbox_ip(&self, id: &str, ip: std::net::IpAddr) -> Result<()> {
+        self.set_pod_ip(id, &ip.to_string())
+    }
+
     async fn list_pod_sandboxes(
         &self,
         labels: BTreeMap<String, String>,

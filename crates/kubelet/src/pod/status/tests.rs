@@ -29,6 +29,7 @@ impl Fixture {
             pod_ips: &self.ips,
             host_ip: "192.168.0.2".parse().unwrap(),
             phase_override: None,
+            reason: None,
             now: Utc::now(),
         })
     }
@@ -177,6 +178,24 @@ fn crash_loop_shows_waiting_with_last_state_and_restart_count() {
     );
     let last = a.last_state.as_ref().unwrap().terminated.as_ref().unwrap();
     assert_eq!((last.exit_code, last.reason.as_deref()), (2, Some("Error")));
+}
+
+#[test]
+fn succeeded_init_containers_are_ready_failed_ones_are_not() {
+    let f = Fixture::new();
+    let p = pod(json!({
+        "initContainers": [{"name": "ok"}, {"name": "bad"}],
+        "containers": [{"name": "a"}]
+    }));
+    let now = Utc::now();
+    let cs = [
+        ctr("ok", 0, ContainerState::Exited, Some(0), Some(now)),
+        ctr("bad", 0, ContainerState::Exited, Some(1), Some(now)),
+    ];
+    let st = f.compute(&p, &cs);
+    let init = st.init_container_statuses.as_ref().unwrap();
+    assert!(init[0].ready, "exit 0: ready");
+    assert!(!init[1].ready, "exit 1: not ready");
 }
 
 #[test]

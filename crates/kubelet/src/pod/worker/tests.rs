@@ -22,6 +22,8 @@ struct FakeRuntime {
     calls: Mutex<Vec<String>>,
     sandboxes: Mutex<Vec<PodSandboxStatus>>,
     containers: Mutex<Vec<ContainerStatus>>,
+    /// `set_pod_sandbox_ip` calls: (sandbox, IP).
+    ips: Mutex<Vec<(String, IpAddr)>>,
 }
 
 fn rerr(what: &str) -> skiff_runtime::Error {
@@ -64,6 +66,10 @@ impl RuntimeService for FakeRuntime {
         {
             s.state = SandboxState::NotReady;
         }
+        Ok(())
+    }
+    async fn set_pod_sandbox_ip(&self, id: &str, ip: IpAddr) -> skiff_runtime::Result<()> {
+        self.ips.lock().unwrap().push((id.to_string(), ip));
         Ok(())
     }
     async fn remove_pod_sandbox(&self, id: &str) -> skiff_runtime::Result<()> {
@@ -360,6 +366,11 @@ async fn walks_from_preparing_to_running_and_reports_status() {
     assert_eq!(st.phase.as_deref(), Some("Running"));
     assert_eq!(st.pod_ip.as_deref(), Some("10.42.0.3"));
     assert_eq!(st.host_ip.as_deref(), Some("10.0.0.9"));
+    assert_eq!(
+        s.rt.ips.lock().unwrap().clone(),
+        vec![("sb0".to_string(), "10.42.0.3".parse().unwrap())],
+        "the pod's /etc/hosts learns its IP"
+    );
     let reasons: Vec<String> = s
         .api
         .events
@@ -532,5 +543,41 @@ async fn projected_service_account_tokens_are_written() {
     assert_eq!(
         std::fs::read_to_string(dir.join("namespace")).unwrap(),
         "default"
+    );
+}
+
+#[tokio::test]
+async fn pod_past_its_active_deadline_is_stopped_and_failed() {
+    let s = setup();
+    let mut w = Worker::new(
+        s.ctx.clone(),
+        pod(json!({"activeDeadlineSeconds": 5,
+                   "containers": [{"name": "app", "image": "img:1", "imagePullPolicy": "IfNotPresent"}]})),
+    );
+    w.step().await;
+    w.step().await;
+    w.step().await;
+    assert!(matches!(w.state, State::Running { .. }));
+    let mut status = w.pod.status.clone().unwrap_or_default();
+    status.start_time = Some(crate::ktime(Utc::now() - chrono::Duration::seconds(6)));
+    w.pod.status = Some(status);
+    w.step().await;
+    assert_eq!(w.state, State::Finished);
+    assert!(
+        s.rt.calls().iter().any(|c| c.starts_with("stop_container")),
+        "{:?}",
+        s.rt.calls()
+    );
+    let st = s.api.statuses.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(st.phase.as_deref(), Some("Failed"));
+    assert_eq!(st.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        st.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    let events = s.api.events.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| e.0 == "DeadlineExceeded"),
+        "{events:?}"
     );
 }
