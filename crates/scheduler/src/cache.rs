@@ -29,6 +29,8 @@ pub struct Cache {
     pub nominated: Nominator,
     nominated_of: HashMap<String, String>,
     summary: Summary,
+    /// Claims, volumes and classes, for VolumeBinding.
+    pub volumes: Arc<crate::volumes::Volumes>,
 }
 
 /// Cluster-wide counts kept incrementally, so plugins can skip whole-cluster scans.

@@ -4,8 +4,9 @@ use std::collections::HashSet;
 use std::sync::mpsc::Sender;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
 use tokio::task::JoinHandle;
@@ -65,7 +66,7 @@ where
     })
 }
 
-/// Start the three watches.
+/// Start the watches.
 pub fn start(client: &kube::Client, tx: &Sender<Update>) -> Vec<JoinHandle<()>> {
     vec![
         follow(
@@ -81,6 +82,27 @@ pub fn start(client: &kube::Client, tx: &Sender<Update>) -> Vec<JoinHandle<()>> 
             |n| Update::Node(Box::new(n)),
             |n| Update::NodeDeleted(n.metadata.name.unwrap_or_default()),
             Update::NodesResynced,
+        ),
+        follow(
+            Api::<PersistentVolumeClaim>::all(client.clone()),
+            tx.clone(),
+            |c| Update::Claim(Box::new(c)),
+            |c| Update::ClaimDeleted(key_of(&c.metadata)),
+            |_| Update::Noop,
+        ),
+        follow(
+            Api::<PersistentVolume>::all(client.clone()),
+            tx.clone(),
+            |v| Update::Volume(Box::new(v)),
+            |v| Update::VolumeDeleted(key_of(&v.metadata)),
+            |_| Update::Noop,
+        ),
+        follow(
+            Api::<StorageClass>::all(client.clone()),
+            tx.clone(),
+            |c| Update::StorageClass(Box::new(c)),
+            |c| Update::StorageClassDeleted(key_of(&c.metadata)),
+            |_| Update::Noop,
         ),
         follow(
             Api::<Pod>::all(client.clone()),
