@@ -11,6 +11,7 @@ mod api_protobuf;
 mod api_subresources;
 mod api_versions;
 mod node_pods;
+mod node_storage;
 mod node_workloads;
 
 use skiff_testkit::{Kubectl, SkiffServer};
