@@ -1,6 +1,6 @@
 //! The claims, volumes and storage classes the scheduler knows, for VolumeBinding.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -16,7 +16,24 @@ pub struct Volumes {
     pub classes: HashMap<String, StorageClass>,
 }
 
+/// The kinds [`Volumes`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageKind {
+    Claims,
+    Volumes,
+    Classes,
+}
+
 impl Volumes {
+    /// Keep only the objects of `kind` whose keys a relist saw.
+    pub fn retain(&mut self, kind: StorageKind, seen: &HashSet<String>) {
+        match kind {
+            StorageKind::Claims => self.claims.retain(|k, _| seen.contains(k)),
+            StorageKind::Volumes => self.volumes.retain(|k, _| seen.contains(k)),
+            StorageKind::Classes => self.classes.retain(|k, _| seen.contains(k)),
+        }
+    }
+
     /// Key under which a scheduling cycle keeps the snapshot in its CycleState.
     pub const KEY: &'static str = "Volumes";
 

@@ -44,6 +44,8 @@ pub enum Update {
     VolumeDeleted(String),
     StorageClass(Box<StorageClass>),
     StorageClassDeleted(String),
+    /// A relist of claims, volumes or classes saw these keys; the rest are gone.
+    StorageResynced(crate::volumes::StorageKind, HashSet<String>),
     Bound {
         qp: QueuedPod,
         node: String,
@@ -249,6 +251,9 @@ impl Loop {
             Update::StorageClassDeleted(key) => {
                 Arc::make_mut(&mut self.cache.volumes).classes.remove(&key);
             }
+            Update::StorageResynced(kind, seen) => {
+                Arc::make_mut(&mut self.cache.volumes).retain(kind, &seen);
+            }
             Update::Bound { qp, node, status } => self.bound(qp, node, status, now),
             Update::Noop => {}
         }
@@ -273,7 +278,15 @@ impl Loop {
             }
             _ => {
                 self.cache.forget(&info.key);
-                let msg = format!("Binding rejected: {}", status.message());
+                let msg = if status.plugin == volume_binding::NAME {
+                    format!(
+                        "running PreBind plugin {:?}: {}",
+                        status.plugin,
+                        status.message()
+                    )
+                } else {
+                    format!("Binding rejected: {}", status.message())
+                };
                 self.recorder
                     .pod_event(&info, "Warning", "FailedScheduling", msg);
                 self.queue.add_unschedulable(qp, true, now);
@@ -315,7 +328,8 @@ impl Loop {
                             &d.node,
                             VOLUME_BIND_TIMEOUT,
                         )
-                        .await;
+                        .await
+                        .with_plugin(volume_binding::NAME);
                     }
                     if status.is_success() {
                         status = match fw.binder() {

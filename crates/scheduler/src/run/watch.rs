@@ -12,6 +12,7 @@ use kube::runtime::watcher::{self, Event};
 use tokio::task::JoinHandle;
 
 use super::Update;
+use crate::volumes::StorageKind;
 
 fn key_of(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     match &m.namespace {
@@ -88,21 +89,21 @@ pub fn start(client: &kube::Client, tx: &Sender<Update>) -> Vec<JoinHandle<()>> 
             tx.clone(),
             |c| Update::Claim(Box::new(c)),
             |c| Update::ClaimDeleted(key_of(&c.metadata)),
-            |_| Update::Noop,
+            |seen| Update::StorageResynced(StorageKind::Claims, seen),
         ),
         follow(
             Api::<PersistentVolume>::all(client.clone()),
             tx.clone(),
             |v| Update::Volume(Box::new(v)),
             |v| Update::VolumeDeleted(key_of(&v.metadata)),
-            |_| Update::Noop,
+            |seen| Update::StorageResynced(StorageKind::Volumes, seen),
         ),
         follow(
             Api::<StorageClass>::all(client.clone()),
             tx.clone(),
             |c| Update::StorageClass(Box::new(c)),
             |c| Update::StorageClassDeleted(key_of(&c.metadata)),
-            |_| Update::Noop,
+            |seen| Update::StorageResynced(StorageKind::Classes, seen),
         ),
         follow(
             Api::<Pod>::all(client.clone()),
