@@ -366,9 +366,20 @@ crate::kubectl_test!(static_hostpath_volume_binds_to_a_claim_a_pod_uses, |v| {
             .trim(),
         "written-by-pod"
     );
-    // Retain: the claim goes, the volume is Released and its data stays.
+    // A claim in use is protected: deleting it waits for the pod to go.
+    assert_eq!(
+        get(&c.k, &["pvc", "data"], "{.metadata.finalizers}"),
+        r#"["kubernetes.io/pvc-protection"]"#
+    );
+    c.k.ok(&["delete", "pvc", "data", "--wait=false"]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(!get(&c.k, &["pvc", "data"], "{.metadata.deletionTimestamp}").is_empty());
+    assert_eq!(get(&c.k, &["pv", "static-pv"], "{.status.phase}"), "Bound");
+    // Retain: the claim goes with the pod, the volume is Released and its data stays.
     c.k.ok(&["delete", "pod", "user", "--grace-period=1"]);
-    c.k.ok(&["delete", "pvc", "data"]);
+    eventually(30, || {
+        (!c.k.run(&["get", "pvc", "data"]).status.success()).then_some(())
+    });
     eventually(30, || {
         (get(&c.k, &["pv", "static-pv"], "{.status.phase}") == "Released").then_some(())
     });

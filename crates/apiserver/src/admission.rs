@@ -1,5 +1,5 @@
-//! Mutating admission run on create, after defaulting: upstream's ServiceAccount and
-//! DefaultStorageClass plug-ins.
+//! Mutating admission run on create, after defaulting: upstream's ServiceAccount,
+//! StorageObjectInUseProtection and DefaultStorageClass plug-ins.
 
 use serde_json::{Value, json};
 use skiff_api::Resource;
@@ -11,6 +11,30 @@ const MIRROR_POD: &str = "kubernetes.io/config.mirror";
 pub fn admit_create(res: &Resource, obj: &mut Value) {
     if res.group.is_empty() && res.kind == "Pod" {
         service_account(obj);
+    }
+    if res.group.is_empty() {
+        match res.kind {
+            "PersistentVolumeClaim" => protect(obj, "kubernetes.io/pvc-protection"),
+            "PersistentVolume" => protect(obj, "kubernetes.io/pv-protection"),
+            _ => {}
+        }
+    }
+}
+
+/// StorageObjectInUseProtection: claims and volumes carry a finalizer that their protection
+/// controller lifts once nothing uses them.
+fn protect(obj: &mut Value, finalizer: &str) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let list = meta.entry("finalizers").or_insert_with(|| json!([]));
+    if list.is_null() {
+        *list = json!([]);
+    }
+    if let Some(list) = list.as_array_mut()
+        && !list.iter().any(|f| f == finalizer)
+    {
+        list.push(json!(finalizer));
     }
 }
 
@@ -136,6 +160,28 @@ mod tests {
             json!({"metadata": {"name": "p"}, "spec": {"serviceAccount": "legacy"}});
         admit_create(pods(), &mut old_style);
         assert_eq!(old_style["spec"]["serviceAccountName"], "legacy");
+    }
+
+    #[test]
+    fn claims_and_volumes_are_protected_once() {
+        let find = |p: &str| {
+            skiff_api::registry()
+                .find("", "v1", p)
+                .unwrap_or_else(|| panic!("{p} kind"))
+        };
+        let mut pvc = json!({"metadata": {"name": "c"}, "spec": {}});
+        admit_create(find("persistentvolumeclaims"), &mut pvc);
+        admit_create(find("persistentvolumeclaims"), &mut pvc);
+        assert_eq!(
+            pvc["metadata"]["finalizers"],
+            json!(["kubernetes.io/pvc-protection"])
+        );
+        let mut pv = json!({"metadata": {"name": "v", "finalizers": ["x/y"]}, "spec": {}});
+        admit_create(find("persistentvolumes"), &mut pv);
+        assert_eq!(
+            pv["metadata"]["finalizers"],
+            json!(["x/y", "kubernetes.io/pv-protection"])
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod error;
 pub mod events;
 pub mod matching;
+pub mod protection;
 pub mod provisioner;
 
 use std::collections::BTreeMap;
@@ -80,7 +81,7 @@ pub async fn bootstrap(client: &kube::Client, storage_dir: &str) -> Result<()> {
     }
 }
 
-/// Run the binder and the provisioner until one fails.
+/// Run the binder, the in-use protection controllers and the provisioner until one fails.
 pub async fn run(client: kube::Client, options: Options) -> anyhow::Result<()> {
     run_with(client, options, Duration::from_secs(15)).await
 }
@@ -93,6 +94,7 @@ pub async fn run_with(
 ) -> anyhow::Result<()> {
     let mut set = tokio::task::JoinSet::new();
     set.spawn(binder::run(client.clone(), resync));
+    set.spawn(protection::run(client.clone()));
     set.spawn(provisioner::run(client, options));
     match set.join_next().await {
         Some(Ok(Ok(()))) | None => Ok(()),
