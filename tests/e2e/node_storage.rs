@@ -249,6 +249,30 @@ spec:
       storage: 10Mi
 "#;
 
+fn direct_pod(image: &str, node: &str) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: direct
+spec:
+  nodeName: {node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: {image}
+    command: ["sh", "-c", "cat /data/out; sleep 3600"]
+    volumeMounts:
+    - name: data
+      mountPath: /data
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: data
+"#
+    )
+}
+
 fn user_pod(image: &str) -> String {
     format!(
         r#"apiVersion: v1
@@ -304,6 +328,22 @@ crate::kubectl_test!(static_hostpath_volume_binds_to_a_claim_a_pod_uses, |v| {
         "{ev}"
     );
     assert_eq!(get(&c.k, &["pod", "user"], "{.spec.nodeName}"), "");
+    // A pod put on the node by hand waits in the kubelet, which says why.
+    let node = c
+        .server
+        .node
+        .as_ref()
+        .map(|n| n.node_name.clone())
+        .unwrap_or_default();
+    c.k.ok_stdin(&["apply", "-f", "-"], Some(&direct_pod(&c.image, &node)));
+    let ev = eventually(30, || {
+        let e = events_of(&c.k, "direct");
+        e.contains("FailedMount").then_some(e)
+    });
+    assert!(
+        ev.contains("unmounted volumes=[data]: persistentvolumeclaim \"data\" not found"),
+        "{ev}"
+    );
     let path = c.server.data_dir().join("static-volume");
     c.k.ok_stdin(
         &["apply", "-f", "-"],
@@ -344,6 +384,8 @@ crate::kubectl_test!(static_hostpath_volume_binds_to_a_claim_a_pod_uses, |v| {
         "{table}"
     );
     wait_ready(&c.k, "user", 120);
+    wait_ready(&c.k, "direct", 120);
+    c.k.ok(&["delete", "pod", "direct", "--grace-period=1"]);
     let out = eventually(30, || {
         std::fs::read_to_string(path.join("out"))
             .ok()
