@@ -85,10 +85,16 @@ pub fn resolve_objects(
     ))
 }
 
-/// Look up every claim of `pod` through the API.
-pub async fn resolve(api: &dyn PodApi, ns: &str, pod: &Pod) -> Result<Claims> {
+/// Look up every claim of `pod` through the API, except those already resolved in `known`:
+/// a bound claim's volume never changes, and a mounted one stays usable even once its claim
+/// is being deleted.
+pub async fn resolve(api: &dyn PodApi, ns: &str, pod: &Pod, known: &Claims) -> Result<Claims> {
     let mut out = Claims::new();
     for name in claim_names(pod) {
+        if let Some(Ok(p)) = known.get(&name) {
+            out.insert(name, Ok(p.clone()));
+            continue;
+        }
         let claim = api.claim(ns, &name).await?;
         let vname = claim
             .as_ref()
@@ -200,6 +206,101 @@ mod tests {
         assert!(
             resolve_objects("ns", "www", Some(&claim("Bound", "pv")), Some(&nfs))
                 .is_err_and(|e| e.contains("neither hostPath nor local"))
+        );
+    }
+
+    /// Claims and volumes by name; everything else is empty.
+    struct Objects(Vec<PersistentVolumeClaim>, Vec<PersistentVolume>);
+
+    #[async_trait::async_trait]
+    impl PodApi for Objects {
+        async fn configmap(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Option<k8s_openapi::api::core::v1::ConfigMap>> {
+            Ok(None)
+        }
+        async fn secret(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Option<k8s_openapi::api::core::v1::Secret>> {
+            Ok(None)
+        }
+        async fn claim(&self, _: &str, name: &str) -> Result<Option<PersistentVolumeClaim>> {
+            Ok(self
+                .0
+                .iter()
+                .find(|c| c.metadata.name.as_deref() == Some(name))
+                .cloned())
+        }
+        async fn persistent_volume(&self, name: &str) -> Result<Option<PersistentVolume>> {
+            Ok(self
+                .1
+                .iter()
+                .find(|v| v.metadata.name.as_deref() == Some(name))
+                .cloned())
+        }
+        async fn services(&self, _: &str) -> Result<Vec<k8s_openapi::api::core::v1::Service>> {
+            Ok(vec![])
+        }
+        async fn patch_status(
+            &self,
+            _: &str,
+            _: &str,
+            _: &k8s_openapi::api::core::v1::PodStatus,
+        ) -> Result<()> {
+            Ok(())
+        }
+        async fn delete_pod(&self, _: &str, _: &str, _: &str) -> Result<()> {
+            Ok(())
+        }
+        async fn service_account_token(
+            &self,
+            _: &crate::pod::api::TokenFor,
+        ) -> Result<Option<String>> {
+            Ok(None)
+        }
+        fn event(&self, _: &crate::events::Target, _: &str, _: &str, _: String) {}
+    }
+
+    #[tokio::test]
+    async fn resolved_claims_stay_resolved_even_once_their_claim_is_deleted() {
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {
+            "containers": [],
+            "volumes": [{"name": "a", "persistentVolumeClaim": {"claimName": "www"}},
+                        {"name": "b", "persistentVolumeClaim": {"claimName": "gone"}}]}}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let host = volume(json!({"hostPath": {"path": "/data/pv"}}));
+        let api = Objects(vec![claim("Bound", "pv")], vec![host]);
+        let first = resolve(&api, "ns", &pod, &Claims::new())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            first
+                .get("www")
+                .and_then(|r| r.as_ref().ok())
+                .map(|p| p.path.clone()),
+            Some("/data/pv".into())
+        );
+        assert_eq!(
+            first.get("gone"),
+            Some(&Err("persistentvolumeclaim \"gone\" not found".to_string()))
+        );
+        let deleting: PersistentVolumeClaim = serde_json::from_value(json!({
+            "metadata": {"name": "www", "namespace": "ns", "deletionTimestamp": "2024-01-01T00:00:00Z"},
+            "spec": {"volumeName": "pv"}, "status": {"phase": "Bound"}}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let later = Objects(vec![deleting], vec![]);
+        let again = resolve(&later, "ns", &pod, &first)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.get("www"), first.get("www"));
+        assert!(
+            resolve(&later, "ns", &pod, &Claims::new())
+                .await
+                .is_ok_and(|c| c.get("www").is_some_and(|r| r.is_err()))
         );
     }
 
