@@ -78,7 +78,7 @@ impl Provisioner {
         let mut failed = false;
         for claim in caches.claims() {
             let class = classes.get(claim_class(&claim));
-            if class.is_none_or(|c| c.provisioner != PROVISIONER) {
+            if !plan::wants_volume(&claim, class, PROVISIONER) {
                 continue;
             }
             if config.is_none() {

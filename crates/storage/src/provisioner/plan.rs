@@ -81,6 +81,26 @@ pub fn claim_key(c: &PersistentVolumeClaim) -> String {
     )
 }
 
+/// Whether `claim` is waiting for this provisioner (asked, unbound, not being deleted):
+/// only then is the path map read.
+pub fn wants_volume(
+    claim: &PersistentVolumeClaim,
+    class: Option<&StorageClass>,
+    provisioner: &str,
+) -> bool {
+    let asked = claim_annotation(claim, ANN_STORAGE_PROVISIONER)
+        .or_else(|| claim_annotation(claim, ANN_BETA_STORAGE_PROVISIONER));
+    let unbound = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_name.as_deref())
+        .is_none_or(str::is_empty);
+    class.is_some_and(|c| c.provisioner == provisioner)
+        && asked == Some(provisioner)
+        && unbound
+        && claim.metadata.deletion_timestamp.is_none()
+}
+
 /// The volume the provisioner makes for `claim`, or why not. `config_json` is the path map.
 pub fn volume_for(
     claim: &PersistentVolumeClaim,

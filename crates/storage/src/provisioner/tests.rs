@@ -82,6 +82,11 @@ fn claims_not_ours_or_not_yet_placed_are_left_alone() {
     assert_eq!(run(&unplaced).err(), Some(Skip::Quietly));
     let unasked = claim(json!({"metadata": {"name": "x", "namespace": "default", "uid": "1"}}));
     assert_eq!(run(&unasked).err(), Some(Skip::Quietly));
+    assert!(!wants_volume(&unasked, Some(&class), PROVISIONER));
+    assert!(wants_volume(&claim(json!({})), Some(&class), PROVISIONER));
+    let bound = claim(json!({"spec": {"storageClassName": "local-path", "volumeName": "pv"}}));
+    assert!(!wants_volume(&bound, Some(&class), PROVISIONER));
+    assert!(!wants_volume(&claim(json!({})), None, PROVISIONER));
     let rwx = claim(
         json!({"spec": {"storageClassName": "local-path", "accessModes": ["ReadWriteMany"],
         "resources": {"requests": {"storage": "1Mi"}}}}),
