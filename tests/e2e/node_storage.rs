@@ -103,9 +103,15 @@ crate::kubectl_test!(
         let out = c.k.run(&["rollout", "status", "sts/web", "--timeout=180s"]);
         assert!(
             out.status.success(),
-            "{}\n{}",
+            "{}\n{}\n{}",
             String::from_utf8_lossy(&out.stderr),
-            c.k.ok(&["describe", "pods,pvc"])
+            c.k.ok(&["describe", "pods,pvc,pv"]),
+            c.k.ok(&[
+                "get",
+                "events",
+                "-A",
+                "--sort-by=.metadata.creationTimestamp"
+            ])
         );
         // OrderedReady: web-1 was created only once web-0 was Ready.
         let web0_ready = ready_since(&c.k, "web-0");

@@ -13,6 +13,12 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
+/// Watches end (and are resumed) every minute rather than every five, so a cache that
+/// somehow fell behind catches up soon.
+fn watch_config() -> watcher::Config {
+    watcher::Config::default().timeout(60)
+}
+
 /// Start a cache of every object of `K`; each change wakes `notify`.
 pub fn start<K>(client: &kube::Client, notify: Arc<Notify>) -> Store<K>
 where
@@ -21,7 +27,7 @@ where
     let (reader, writer) = reflector::store::<K>();
     let stream = reflector::reflector(
         writer,
-        watcher(Api::<K>::all(client.clone()), watcher::Config::default()).default_backoff(),
+        watcher(Api::<K>::all(client.clone()), watch_config()).default_backoff(),
     );
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
