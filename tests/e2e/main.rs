@@ -18,6 +18,7 @@ mod node_pods;
 mod node_services;
 mod node_probes;
 mod node_streams;
+mod node_storage;
 mod node_workloads;
 
 use skiff_testkit::{Kubectl, SkiffServer};

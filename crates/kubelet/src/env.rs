@@ -25,6 +25,8 @@ pub struct Sources {
     pub tokens: BTreeMap<String, String>,
     /// Node allocatable `cpu`/`memory`/`ephemeral-storage`, for limits left unset.
     pub node_allocatable: BTreeMap<String, String>,
+    /// The pod's PersistentVolumeClaims, resolved to their directories.
+    pub claims: crate::volume::claim::Claims,
 }
 
 /// Pod-level values the downward API may read that are not in the pod object yet.

@@ -83,6 +83,7 @@ pub fn schedule_one(
     let nodes = &cache.nodes;
     let mut state = CycleState::default();
     state.write(crate::cache::Summary::KEY, cache.summary());
+    state.write(crate::volumes::Volumes::KEY, cache.volumes.clone());
     if nodes.is_empty() {
         return Err(Box::new(Failure {
             fit: FitError::default(),

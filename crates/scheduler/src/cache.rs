@@ -33,6 +33,8 @@ pub struct Cache {
     /// never shows one; it is just gone when the watch catches up).
     evicting: HashSet<String>,
     summary: Summary,
+    /// Claims, volumes and classes, for VolumeBinding.
+    pub volumes: Arc<crate::volumes::Volumes>,
 }
 
 /// Cluster-wide counts kept incrementally, so plugins can skip whole-cluster scans.

@@ -25,7 +25,7 @@ fn names(v: &[&str]) -> Vec<String> {
 impl Default for Plugins {
     fn default() -> Self {
         Plugins {
-            pre_filter: names(&["PodTopologySpread", "InterPodAffinity"]),
+            pre_filter: names(&["PodTopologySpread", "InterPodAffinity", "VolumeBinding"]),
             filter: names(&[
                 "NodeUnschedulable",
                 "NodeName",
@@ -33,6 +33,7 @@ impl Default for Plugins {
                 "NodeAffinity",
                 "NodePorts",
                 "NodeResourcesFit",
+                "VolumeBinding",
                 "PodTopologySpread",
                 "InterPodAffinity",
             ]),

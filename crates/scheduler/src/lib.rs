@@ -16,6 +16,7 @@ pub mod resources;
 pub mod run;
 #[cfg(test)]
 mod testutil;
+pub mod volumes;
 
 pub use config::{Plugins, SchedulerConfig};
 pub use error::Error;

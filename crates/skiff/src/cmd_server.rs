@@ -73,6 +73,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let client = client_from_kubeconfig(&running.kubeconfig).await?;
     if !args.disable_controllers {
         start_control_loops(&client, &args, cluster_cidr)?;
+        start_storage(&client, &args).await?;
     }
     if !args.disable_agent {
         start_embedded_agent(&args, &running, client.clone(), cluster_cidr, service_cidr).await?;
@@ -156,6 +157,30 @@ fn start_control_loops(
     supervise(
         "scheduler",
         skiff_scheduler::run(client.clone(), skiff_scheduler::SchedulerConfig::default()),
+    );
+    Ok(())
+}
+
+/// The default `local-path` StorageClass, its provisioner (volumes under
+/// `<data-dir>/storage`, as k3s keeps them) and the PersistentVolume binder.
+async fn start_storage(client: &kube::Client, args: &ServerArgs) -> anyhow::Result<()> {
+    let dir = std::path::absolute(args.data_dir.join("storage"))
+        .context("resolving the storage directory")?;
+    let dir = dir
+        .to_str()
+        .with_context(|| format!("data dir {} is not UTF-8", args.data_dir.display()))?;
+    skiff_storage::bootstrap(client, dir)
+        .await
+        .context("creating the default StorageClass")?;
+    let local_node = if args.disable_agent {
+        None
+    } else {
+        Some(crate::agent::node_name(&args.agent)?)
+    };
+    let options = skiff_storage::Options { local_node };
+    supervise(
+        "storage-controllers",
+        skiff_storage::run(client.clone(), options),
     );
     Ok(())
 }

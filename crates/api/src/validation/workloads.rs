@@ -208,9 +208,46 @@ pub fn stateful_set(obj: &Value) -> Vec<Cause> {
             &["OnDelete", "RollingUpdate"],
         );
     }
-    selector_and_template(&mut errs, sp, "statefulset", &["Always"]);
+    selector_and_template(
+        &mut errs,
+        &with_claim_volumes(sp),
+        "statefulset",
+        &["Always"],
+    );
     non_negative(&mut errs, sp, "revisionHistoryLimit", "spec");
     errs
+}
+
+/// A StatefulSet spec whose template also has a volume per volumeClaimTemplate (as every pod
+/// of the set gets), so containers may mount the claims.
+fn with_claim_volumes(sp: &Value) -> Value {
+    let mut out = sp.clone();
+    let claims: Vec<String> = arr(sp, "volumeClaimTemplates")
+        .iter()
+        .filter_map(|c| c.pointer("/metadata/name").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    if claims.is_empty() {
+        return out;
+    }
+    let Some(pod) = out
+        .pointer_mut("/template/spec")
+        .and_then(Value::as_object_mut)
+    else {
+        return out;
+    };
+    let volumes = pod.entry("volumes").or_insert_with(|| json!([]));
+    if volumes.is_null() {
+        *volumes = json!([]);
+    }
+    if let Some(list) = volumes.as_array_mut() {
+        for name in claims {
+            if !list.iter().any(|v| v["name"] == name.as_str()) {
+                list.push(json!({"name": name, "persistentVolumeClaim": {"claimName": name}}));
+            }
+        }
+    }
+    out
 }
 
 /// Selector immutability for apps/v1 kinds.

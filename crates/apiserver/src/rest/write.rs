@@ -199,6 +199,7 @@ async fn create_object(
     strategy::prepare_for_create(res, &mut obj);
     strategy::drop_empty_metadata(&mut obj);
     crate::admission::admit_create(res, &mut obj);
+    crate::admission::default_storage_class(api, res, &mut obj).await?;
     let causes = validation::validate_create(res, &obj);
     if !causes.is_empty() {
         return Err(ApiError::invalid(res, &name, to_causes(causes)));

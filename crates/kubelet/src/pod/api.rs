@@ -1,7 +1,10 @@
 //! What a pod worker needs from the API server, behind a trait (kube-rs, or a fake in tests).
 
 use async_trait::async_trait;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolume, PersistentVolumeClaim, Pod, PodStatus, Secret, Service,
+    ServiceAccount,
+};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 
 use crate::error::Result;
@@ -12,6 +15,14 @@ use crate::events::{Recorder, Target};
 pub trait PodApi: Send + Sync {
     async fn configmap(&self, ns: &str, name: &str) -> Result<Option<ConfigMap>>;
     async fn secret(&self, ns: &str, name: &str) -> Result<Option<Secret>>;
+    /// A PersistentVolumeClaim; `None` when it does not exist.
+    async fn claim(&self, _ns: &str, _name: &str) -> Result<Option<PersistentVolumeClaim>> {
+        Ok(None)
+    }
+    /// A PersistentVolume; `None` when it does not exist.
+    async fn persistent_volume(&self, _name: &str) -> Result<Option<PersistentVolume>> {
+        Ok(None)
+    }
     /// Services of `ns` plus `default/kubernetes`, for service links.
     async fn services(&self, ns: &str) -> Result<Vec<Service>>;
     /// Patch `pods/status`.
@@ -64,6 +75,22 @@ impl PodApi for KubeApi {
     async fn secret(&self, ns: &str, name: &str) -> Result<Option<Secret>> {
         not_found(
             Api::<Secret>::namespaced(self.client.clone(), ns)
+                .get(name)
+                .await,
+        )
+    }
+
+    async fn claim(&self, ns: &str, name: &str) -> Result<Option<PersistentVolumeClaim>> {
+        not_found(
+            Api::<PersistentVolumeClaim>::namespaced(self.client.clone(), ns)
+                .get(name)
+                .await,
+        )
+    }
+
+    async fn persistent_volume(&self, name: &str) -> Result<Option<PersistentVolume>> {
+        not_found(
+            Api::<PersistentVolume>::all(self.client.clone())
                 .get(name)
                 .await,
         )

@@ -259,6 +259,9 @@ impl Worker {
                 src.secrets.insert(n, s);
             }
         }
+        src.claims =
+            volume::claim::resolve(self.ctx.api.as_ref(), &ns, &self.pod, &self.sources.claims)
+                .await?;
         if spec.enable_service_links.unwrap_or(true) {
             src.services = self.ctx.api.services(&ns).await.unwrap_or_default();
         }

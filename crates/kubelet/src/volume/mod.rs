@@ -1,8 +1,9 @@
 //! Pod volumes under `<pod dir>/volumes/<plugin>/<name>`: emptyDir (disk or tmpfs), hostPath,
-//! configMap, secret, downwardAPI and projected (serviceAccountToken sources are skipped),
-//! and the bind mounts of `volumeMounts` (readOnly, subPath).
+//! configMap, secret, downwardAPI, projected (serviceAccountToken sources are skipped) and
+//! persistentVolumeClaim, and the bind mounts of `volumeMounts` (readOnly, subPath).
 
 pub mod atomic;
+pub mod claim;
 pub mod hostpath;
 pub mod ownership;
 
@@ -151,6 +152,14 @@ fn setup_one(
             path,
             force_readonly: false,
         });
+    }
+    if let Some(c) = &v.persistent_volume_claim {
+        return claim::setup(
+            name,
+            &c.claim_name,
+            c.read_only.unwrap_or(false),
+            &src.claims,
+        );
     }
     if let Some(c) = &v.config_map {
         let dir = plugin_dir(pod_dir, "kubernetes.io~configmap", name);

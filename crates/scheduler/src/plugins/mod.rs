@@ -14,6 +14,7 @@ pub mod node_resources_fit;
 pub mod node_unschedulable;
 pub mod pod_topology_spread;
 pub mod taint_toleration;
+pub mod volume_binding;
 
 #[cfg(test)]
 mod tests;
@@ -57,6 +58,9 @@ pub fn registry() -> BTreeMap<&'static str, Factory> {
     });
     r.insert(default_preemption::NAME, || {
         Arc::new(default_preemption::DefaultPreemption)
+    });
+    r.insert(volume_binding::NAME, || {
+        Arc::new(volume_binding::VolumeBinding)
     });
     r.insert(default_binder::NAME, || {
         Arc::new(default_binder::DefaultBinder)

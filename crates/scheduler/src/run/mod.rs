@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, Preconditions};
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
@@ -19,9 +20,13 @@ use crate::algorithm::{Algorithm, schedule_one};
 use crate::cache::Cache;
 use crate::config::SchedulerConfig;
 use crate::framework::{Code, Framework, PostFilterResult, Status};
+use crate::plugins::volume_binding;
 use crate::podinfo::PodInfo;
 use crate::queue::{QueuedPod, SchedulingQueue};
 use events::Recorder;
+
+/// How long PreBind waits for a pod's claims to be bound (upstream's bindTimeoutSeconds).
+const VOLUME_BIND_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the loop learns from watches and from finished bindings.
 pub enum Update {
@@ -33,6 +38,14 @@ pub enum Update {
     NodesResynced(HashSet<String>),
     PriorityClass(String, i32),
     PriorityClassDeleted(String),
+    Claim(Box<PersistentVolumeClaim>),
+    ClaimDeleted(String),
+    Volume(Box<PersistentVolume>),
+    VolumeDeleted(String),
+    StorageClass(Box<StorageClass>),
+    StorageClassDeleted(String),
+    /// A relist of claims, volumes or classes saw these keys; the rest are gone.
+    StorageResynced(crate::volumes::StorageKind, HashSet<String>),
     Bound {
         qp: QueuedPod,
         node: String,
@@ -208,6 +221,39 @@ impl Loop {
             Update::PriorityClassDeleted(name) => {
                 self.classes.remove(&name);
             }
+            Update::Claim(c) => {
+                let key = crate::volumes::key_of(&c.metadata);
+                Arc::make_mut(&mut self.cache.volumes)
+                    .claims
+                    .insert(key, *c);
+                self.queue.move_all_to_active_or_backoff(now);
+            }
+            Update::ClaimDeleted(key) => {
+                Arc::make_mut(&mut self.cache.volumes).claims.remove(&key);
+            }
+            Update::Volume(v) => {
+                let key = crate::volumes::key_of(&v.metadata);
+                Arc::make_mut(&mut self.cache.volumes)
+                    .volumes
+                    .insert(key, *v);
+                self.queue.move_all_to_active_or_backoff(now);
+            }
+            Update::VolumeDeleted(key) => {
+                Arc::make_mut(&mut self.cache.volumes).volumes.remove(&key);
+            }
+            Update::StorageClass(c) => {
+                let key = crate::volumes::key_of(&c.metadata);
+                Arc::make_mut(&mut self.cache.volumes)
+                    .classes
+                    .insert(key, *c);
+                self.queue.move_all_to_active_or_backoff(now);
+            }
+            Update::StorageClassDeleted(key) => {
+                Arc::make_mut(&mut self.cache.volumes).classes.remove(&key);
+            }
+            Update::StorageResynced(kind, seen) => {
+                Arc::make_mut(&mut self.cache.volumes).retain(kind, &seen);
+            }
             Update::Bound { qp, node, status } => self.bound(qp, node, status, now),
             Update::Noop => {}
         }
@@ -232,7 +278,15 @@ impl Loop {
             }
             _ => {
                 self.cache.forget(&info.key);
-                let msg = format!("Binding rejected: {}", status.message());
+                let msg = if status.plugin == volume_binding::NAME {
+                    format!(
+                        "running PreBind plugin {:?}: {}",
+                        status.plugin,
+                        status.message()
+                    )
+                } else {
+                    format!("Binding rejected: {}", status.message())
+                };
                 self.recorder
                     .pod_event(&info, "Warning", "FailedScheduling", msg);
                 self.queue.add_unschedulable(qp, true, now);
@@ -258,12 +312,31 @@ impl Loop {
                         Err(_) => return,
                     },
                 };
+                let claims = if self.fw.filter_names().contains(&volume_binding::NAME) {
+                    volume_binding::claims_to_bind(&info, &self.cache.volumes)
+                } else {
+                    Vec::new()
+                };
                 let (fw, client, tx) = (self.fw.clone(), self.client.clone(), self.tx.clone());
                 self.handle.spawn(async move {
-                    let status = match fw.binder() {
-                        Some(b) => b.bind(&client, &qp.info, &d.node).await,
-                        None => Status::error("no bind plugin"),
-                    };
+                    let mut status = Status::success();
+                    if !claims.is_empty() {
+                        status = volume_binding::pre_bind(
+                            &client,
+                            &qp.info.namespace,
+                            &claims,
+                            &d.node,
+                            VOLUME_BIND_TIMEOUT,
+                        )
+                        .await
+                        .with_plugin(volume_binding::NAME);
+                    }
+                    if status.is_success() {
+                        status = match fw.binder() {
+                            Some(b) => b.bind(&client, &qp.info, &d.node).await,
+                            None => Status::error("no bind plugin"),
+                        };
+                    }
                     drop(permit);
                     let _ = tx.send(Update::Bound {
                         qp,

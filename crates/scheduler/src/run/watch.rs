@@ -4,13 +4,15 @@ use std::collections::HashSet;
 use std::sync::mpsc::Sender;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
 use tokio::task::JoinHandle;
 
 use super::Update;
+use crate::volumes::StorageKind;
 
 fn key_of(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     match &m.namespace {
@@ -65,7 +67,7 @@ where
     })
 }
 
-/// Start the three watches.
+/// Start the watches.
 pub fn start(client: &kube::Client, tx: &Sender<Update>) -> Vec<JoinHandle<()>> {
     vec![
         follow(
@@ -81,6 +83,27 @@ pub fn start(client: &kube::Client, tx: &Sender<Update>) -> Vec<JoinHandle<()>> 
             |n| Update::Node(Box::new(n)),
             |n| Update::NodeDeleted(n.metadata.name.unwrap_or_default()),
             Update::NodesResynced,
+        ),
+        follow(
+            Api::<PersistentVolumeClaim>::all(client.clone()),
+            tx.clone(),
+            |c| Update::Claim(Box::new(c)),
+            |c| Update::ClaimDeleted(key_of(&c.metadata)),
+            |seen| Update::StorageResynced(StorageKind::Claims, seen),
+        ),
+        follow(
+            Api::<PersistentVolume>::all(client.clone()),
+            tx.clone(),
+            |v| Update::Volume(Box::new(v)),
+            |v| Update::VolumeDeleted(key_of(&v.metadata)),
+            |seen| Update::StorageResynced(StorageKind::Volumes, seen),
+        ),
+        follow(
+            Api::<StorageClass>::all(client.clone()),
+            tx.clone(),
+            |c| Update::StorageClass(Box::new(c)),
+            |c| Update::StorageClassDeleted(key_of(&c.metadata)),
+            |seen| Update::StorageResynced(StorageKind::Classes, seen),
         ),
         follow(
             Api::<Pod>::all(client.clone()),

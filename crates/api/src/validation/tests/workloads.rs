@@ -140,3 +140,19 @@ fn cronjob_names_are_limited_to_52() {
     assert_eq!(errs.len(), 1);
     assert!(errs[0].ends_with("must be no more than 52 characters"));
 }
+
+#[test]
+fn statefulset_containers_may_mount_their_claim_templates() {
+    let mut s = deployment();
+    s["kind"] = json!("StatefulSet");
+    s["spec"]["serviceName"] = json!("web");
+    s["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] =
+        json!([{"name": "www", "mountPath": "/data"}]);
+    assert_eq!(
+        create("apps", "statefulsets", s.clone()),
+        vec![r#"spec.template.spec.containers[0].volumeMounts[0].name: Not found: "www""#]
+    );
+    s["spec"]["volumeClaimTemplates"] = json!([{"metadata": {"name": "www"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}}}]);
+    assert!(create("apps", "statefulsets", s).is_empty());
+}

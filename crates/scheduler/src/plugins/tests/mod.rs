@@ -3,3 +3,4 @@
 mod filters;
 mod preemption;
 mod scores;
+mod volumes;
