@@ -15,10 +15,10 @@ mod node_jobs;
 mod node_lifecycle;
 mod node_multi;
 mod node_pods;
-mod node_services;
 mod node_probes;
-mod node_streams;
+mod node_services;
 mod node_storage;
+mod node_streams;
 mod node_workloads;
 
 use skiff_testkit::{Kubectl, SkiffServer};
