@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use crate::Config;
 use crate::error::{Result, is_not_found};
 use crate::events::{self, Type};
+use crate::informer::Obj;
 use crate::informer::{Informer, api, resource, resource_of, wait};
 
 /// Source of the disruption controller's events, as upstream names it.
@@ -47,17 +48,18 @@ pub async fn run(client: kube::Client, config: Config) -> Result<()> {
 }
 
 /// The budget's pods: same namespace, matching its selector (none for a null selector).
-pub fn pods_of<'a>(pdb: &Value, pods: &'a [Value]) -> Vec<&'a Value> {
+pub fn pods_of<'a>(pdb: &Value, pods: &'a [Obj]) -> Vec<&'a Value> {
     let Ok(selector) = LabelSelector::from_label_selector(&pdb["spec"]["selector"]) else {
         return Vec::new();
     };
     pods.iter()
+        .map(|p| &**p)
         .filter(|p| p["metadata"]["namespace"] == pdb["metadata"]["namespace"])
         .filter(|p| selector.matches_object(p))
         .collect()
 }
 
-async fn sync(client: &kube::Client, pdb: &Value, all_pods: &[Value]) -> Result<()> {
+async fn sync(client: &kube::Client, pdb: &Value, all_pods: &[Obj]) -> Result<()> {
     let pods = pods_of(pdb, all_pods);
     let scale = if budget::needs_scale(pdb) {
         expected_scale(client, &pods).await.map(Some)

@@ -1,10 +1,10 @@
 //! Watch caches of dynamic objects over any served kind, waking a controller on change.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use skiff_api::Resource;
@@ -48,47 +48,97 @@ pub fn api(client: &kube::Client, res: &Resource, namespace: Option<&str>) -> Ap
     }
 }
 
-/// A cache of every object of one kind, kept current by a watch.
+/// A cached object, shared: passes over the cache clone pointers, never objects.
+pub type Obj = Arc<Value>;
+
+/// A cache of every object of one kind, kept current by a watch. Each object is converted
+/// to JSON once, when its event arrives, so a pass over the cache costs no serialization.
 #[derive(Clone)]
 pub struct Informer {
     pub res: &'static Resource,
-    store: Store<DynamicObject>,
+    objects: Arc<RwLock<HashMap<String, Obj>>>,
+    ready: tokio::sync::watch::Receiver<bool>,
+}
+
+fn object_key(v: &Value) -> String {
+    let m = &v["metadata"];
+    format!(
+        "{}/{}",
+        m["namespace"].as_str().unwrap_or_default(),
+        m["name"].as_str().unwrap_or_default()
+    )
 }
 
 impl Informer {
     /// Start watching `res` cluster-wide; every change wakes `notify`.
     pub fn start(client: &kube::Client, res: &'static Resource, notify: Arc<Notify>) -> Informer {
-        let ar = api_resource(res);
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-        let writer = reflector::store::Writer::new(ar);
-        let store = writer.as_reader();
-        let stream = reflector::reflector(
-            writer,
-            watcher(api, watcher::Config::default()).default_backoff(),
-        );
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &api_resource(res));
+        let objects: Arc<RwLock<HashMap<String, Obj>>> = Arc::default();
+        let (ready_tx, ready) = tokio::sync::watch::channel(false);
+        let cache = objects.clone();
         tokio::spawn(async move {
+            let stream = watcher(api, watcher::Config::default()).default_backoff();
             let mut stream = std::pin::pin!(stream);
+            // A relist fills a fresh map that replaces the cache when complete.
+            let mut relist: Option<HashMap<String, Obj>> = None;
             while let Some(event) = stream.next().await {
-                if let Err(e) = event {
-                    tracing::debug!(kind = res.kind, "watch error: {e}");
+                let event = match event {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::debug!(kind = res.kind, "watch error: {e}");
+                        continue;
+                    }
+                };
+                let as_value = |o: &DynamicObject| serde_json::to_value(o).ok();
+                match event {
+                    watcher::Event::Init => relist = Some(HashMap::new()),
+                    watcher::Event::InitApply(o) => {
+                        if let (Some(map), Some(v)) = (relist.as_mut(), as_value(&o)) {
+                            map.insert(object_key(&v), Arc::new(v));
+                        }
+                    }
+                    watcher::Event::InitDone => {
+                        if let Some(map) = relist.take() {
+                            *cache.write().unwrap_or_else(|e| e.into_inner()) = map;
+                        }
+                        let _ = ready_tx.send(true);
+                    }
+                    watcher::Event::Apply(o) => {
+                        if let Some(v) = as_value(&o) {
+                            let mut map = cache.write().unwrap_or_else(|e| e.into_inner());
+                            map.insert(object_key(&v), Arc::new(v));
+                        }
+                    }
+                    watcher::Event::Delete(o) => {
+                        if let Some(v) = as_value(&o) {
+                            let mut map = cache.write().unwrap_or_else(|e| e.into_inner());
+                            map.remove(&object_key(&v));
+                        }
+                    }
                 }
                 notify.notify_one();
             }
         });
-        Informer { res, store }
+        Informer {
+            res,
+            objects,
+            ready,
+        }
     }
 
     /// Wait until the first list has been seen.
     pub async fn ready(&self) {
-        let _ = self.store.wait_until_ready().await;
+        let mut ready = self.ready.clone();
+        let _ = ready.wait_for(|r| *r).await;
     }
 
-    /// Every cached object as JSON.
-    pub fn values(&self) -> Vec<Value> {
-        self.store
-            .state()
-            .iter()
-            .filter_map(|o| serde_json::to_value(&**o).ok())
+    /// Every cached object.
+    pub fn values(&self) -> Vec<Obj> {
+        self.objects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
             .collect()
     }
 }

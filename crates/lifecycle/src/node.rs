@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use crate::Config;
 use crate::error::{Result, is_not_found};
 use crate::events::{self, Type};
+use crate::informer::Obj;
 use crate::informer::{Informer, api, resource, wait};
 use crate::taints::{Eviction, desired_taints, eviction};
 use health::Health;
@@ -76,21 +77,24 @@ impl State {
         &mut self,
         client: &kube::Client,
         config: &Config,
-        nodes: &[Value],
-        leases: &[Value],
-        pods: &[Value],
+        nodes: &[Obj],
+        leases: &[Obj],
+        pods: &[Obj],
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
         let mut current: HashMap<String, Value> = HashMap::new();
+        let leases: HashMap<&str, &Value> = leases
+            .iter()
+            .filter(|l| l["metadata"]["namespace"] == LEASE_NAMESPACE)
+            .filter_map(|l| Some((l["metadata"]["name"].as_str()?, &**l)))
+            .collect();
         for node in nodes {
             let Some(name) = node["metadata"]["name"].as_str() else {
                 continue;
             };
-            let lease = leases.iter().find(|l| {
-                l["metadata"]["namespace"] == LEASE_NAMESPACE && l["metadata"]["name"] == name
-            });
+            let lease = leases.get(name).copied();
             let h = health::observe(self.health.get(name), node, lease, now);
-            let mut node = node.clone();
+            let mut node = (**node).clone();
             if health::stale(&h, node_has_ready(&node), config, now)
                 && let Some(conditions) = health::unknown_conditions(&node, now)
             {
@@ -150,7 +154,7 @@ impl State {
         &mut self,
         client: &kube::Client,
         nodes: &HashMap<String, Value>,
-        pods: &[Value],
+        pods: &[Obj],
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
         let mut seen = HashMap::new();
@@ -198,7 +202,7 @@ impl State {
 async fn mark_pods_not_ready(
     client: &kube::Client,
     nodes: &HashMap<String, Value>,
-    pods: &[Value],
+    pods: &[Obj],
     now: DateTime<Utc>,
 ) {
     for pod in pods {

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use crate::Config;
 use crate::error::{Result, is_not_found};
+use crate::informer::Obj;
 use crate::informer::{Informer, api, resource};
 
 /// Why a pod is collected.
@@ -37,7 +38,7 @@ fn out_of_service(node: &Value) -> bool {
 }
 
 /// (namespace, name, reason) of every pod to force-delete.
-pub fn collect(pods: &[Value], nodes: &[Value], threshold: usize) -> Vec<(String, String, Reason)> {
+pub fn collect(pods: &[Obj], nodes: &[Obj], threshold: usize) -> Vec<(String, String, Reason)> {
     let node_names: HashSet<&str> = nodes
         .iter()
         .filter_map(|n| n["metadata"]["name"].as_str())
@@ -169,6 +170,11 @@ async fn remove(client: &kube::Client, ns: &str, name: &str, reason: Reason) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn collect(pods: &[Value], nodes: &[Value], threshold: usize) -> Vec<(String, String, Reason)> {
+        let shared = |v: &[Value]| v.iter().cloned().map(Arc::new).collect::<Vec<_>>();
+        super::collect(&shared(pods), &shared(nodes), threshold)
+    }
 
     fn pod(name: &str, node: &str, phase: &str, created: &str) -> Value {
         json!({"metadata": {"name": name, "namespace": "ns", "creationTimestamp": created},

@@ -9,13 +9,14 @@ use tokio::sync::Notify;
 
 use crate::Config;
 use crate::error::Result;
+use crate::informer::Obj;
 use crate::informer::{Informer, api, api_resource, resource, wait};
 
 /// The ServiceAccount every namespace gets.
 pub const DEFAULT: &str = "default";
 
 /// Namespaces (not terminating) that lack the `default` ServiceAccount.
-pub fn missing(namespaces: &[Value], service_accounts: &[Value]) -> Vec<String> {
+pub fn missing(namespaces: &[Obj], service_accounts: &[Obj]) -> Vec<String> {
     let have: HashSet<&str> = service_accounts
         .iter()
         .filter(|sa| sa["metadata"]["name"] == DEFAULT)
@@ -74,6 +75,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn missing(namespaces: &[Value], accounts: &[Value]) -> Vec<String> {
+        let shared = |v: &[Value]| v.iter().cloned().map(Arc::new).collect::<Vec<_>>();
+        super::missing(&shared(namespaces), &shared(accounts))
+    }
 
     #[test]
     fn only_active_namespaces_without_default_need_one() {
